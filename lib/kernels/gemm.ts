@@ -1,0 +1,42 @@
+// GEMM entry points: C = alpha·op(A)·op(B) + beta·C on row-major Float32Arrays.
+import { addon } from '../native.js';
+
+export interface GemmOptions {
+  /** Rows of op(A) and C. */
+  m: number;
+  /** Columns of op(B) and C. */
+  n: number;
+  /** Columns of op(A), rows of op(B). */
+  k: number;
+  /** Use Aᵀ (A stored k×m). */
+  transA?: boolean;
+  /** Use Bᵀ (B stored n×k). */
+  transB?: boolean;
+  alpha?: number;
+  /** 0 (default) ignores the old contents of C, NaN included. */
+  beta?: number;
+}
+
+export interface GemmBatchedOptions extends GemmOptions {
+  batch: number;
+  /** Elements between consecutive A matrices (default m·k; 0 broadcasts). */
+  strideA?: number;
+  strideB?: number;
+  /** Must be ≥ m·n: C matrices may not overlap. */
+  strideC?: number;
+}
+
+/** C[m×n] = alpha·op(A)·op(B) + beta·C. */
+export function gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void {
+  addon.gemm(a, b, c, opts);
+}
+
+/** `batch` independent GEMMs over strided matrices. */
+export function gemmBatched(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  opts: GemmBatchedOptions,
+): void {
+  addon.gemmBatched(a, b, c, opts);
+}

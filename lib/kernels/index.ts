@@ -1,0 +1,2 @@
+// lmkit.kernels: the native kernel contract (SPEC §2), one module per family.
+export * from './gemm.js';

@@ -1,0 +1,49 @@
+// Loads the native addon (a prebuild when one matches, else the local build)
+// and declares the shape of its export table. Nothing else in lib/ touches
+// node-gyp-build or the raw addon.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import type { GemmOptions, GemmBatchedOptions } from './kernels/gemm.js';
+
+export interface CpuInfo {
+  /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
+  isa: string;
+  /** Why that ISA was chosen (hardware, LMKIT_CPU_ISA, setCpuIsa). */
+  isaReason: string;
+  /** ISAs this CPU can run, weakest first. */
+  isaAvailable: string[];
+  /** Threads in lmkit's pool. */
+  threads: number;
+}
+
+/** The addon's export table, one entry per native function. */
+export interface NativeAddon {
+  cpuInfo(): CpuInfo;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  setCpuIsa(isa: string): void;
+
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void;
+  gemmBatched(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmBatchedOptions): void;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function loadAddon(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+  try {
+    return nodeGypBuild(packageRoot) as NativeAddon;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `lmkit: no native build for ${process.platform}-${process.arch} (Node ${process.versions.node}) ` +
+        `in ${packageRoot}: ${reason}\n` +
+        'Run: npm rebuild lmkit --build-from-source   (needs python3, make and a C++17 compiler)',
+    );
+  }
+}
+
+export const addon: NativeAddon = loadAddon();

@@ -1,0 +1,15 @@
+// The addon's export table: every family registers its entries.
+#include "binding/registry.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  using namespace lmkit::binding;
+  registerRuntime(env, exports);
+  registerGemm(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lmkit, init)

@@ -1,0 +1,11 @@
+// Each kernel family adds its entries to the addon's export table here.
+#pragma once
+
+#include <napi.h>
+
+namespace lmkit::binding {
+
+void registerRuntime(Napi::Env env, Napi::Object exports);
+void registerGemm(Napi::Env env, Napi::Object exports);
+
+}  // namespace lmkit::binding

@@ -1,0 +1,34 @@
+// Which vector instruction set the CPU kernels use, chosen once at load.
+//
+// Every fast path is compiled for its ISA with a target attribute, so one
+// binary runs everywhere; LMKIT_CPU_ISA=scalar|avx2|avx512 caps the choice
+// (tests use it to exercise each path on one machine).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lmkit::cpu {
+
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// The ISA the kernels dispatch to now.
+Isa activeIsa();
+// The best ISA this CPU (and OS) supports.
+Isa bestIsa();
+const char* isaName(Isa isa);
+// Parses "scalar" | "avx2" | "avx512"; returns false on an unknown name.
+bool parseIsa(const std::string& name, Isa* out);
+// Selects an ISA; returns false (and changes nothing) if the CPU lacks it.
+bool setActiveIsa(Isa isa);
+// Names of the ISAs this machine can run, weakest first.
+std::vector<std::string> availableIsas();
+// Why the active ISA is what it is (env override, hardware, ...).
+const std::string& isaReason();
+
+}  // namespace lmkit::cpu
+
+// Function attributes that let one translation unit hold several ISA paths.
+#define LMKIT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define LMKIT_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))

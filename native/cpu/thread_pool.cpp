@@ -1,0 +1,166 @@
+// Thread pool implementation; see thread_pool.h for the contract.
+//
+// One loop runs at a time. Its task counter packs (generation << 32 | next
+// task) into one atomic, so a worker that wakes late can only claim tasks of
+// the loop it read the job description for: a claim is a CAS that fails once
+// the generation has moved on.
+#include "cpu/thread_pool.h"
+
+#include <sched.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <immintrin.h>
+
+namespace lmkit::cpu {
+namespace {
+
+constexpr int kSpinBeforeSleep = 4000;
+constexpr int kMaxThreads = 256;
+
+thread_local bool tlsInsideLoop = false;
+
+class Pool {
+ public:
+  explicit Pool(int threads) { start(threads); }
+  ~Pool() { stop(); }
+
+  int size() const { return threads_; }
+
+  void resize(int threads) {
+    std::lock_guard<std::mutex> owner(ownerMutex_);
+    stop();
+    start(threads);
+  }
+
+  void run(int64_t tasks, TaskFn fn, void* ctx) {
+    std::unique_lock<std::mutex> owner(ownerMutex_, std::try_to_lock);
+    if (!owner.owns_lock() || tlsInsideLoop || threads_ == 1) {
+      for (int64_t t = 0; t < tasks; ++t) fn(ctx, t);
+      return;
+    }
+    fn_.store(fn, std::memory_order_relaxed);
+    ctx_.store(ctx, std::memory_order_relaxed);
+    tasks_.store(tasks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = ++generation_;
+    counter_.store(gen << 32, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(sleepMutex_);
+      wakeSeq_.fetch_add(1, std::memory_order_release);
+      if (sleepers_ > 0) wake_.notify_all();
+    }
+    tlsInsideLoop = true;
+    drain();
+    tlsInsideLoop = false;
+    for (int spins = 0; done_.load(std::memory_order_acquire) < tasks; ++spins) {
+      if (spins < kSpinBeforeSleep) _mm_pause();
+      else std::this_thread::yield();
+    }
+  }
+
+ private:
+  void start(int threads) {
+    threads_ = threads;
+    stopping_ = false;
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(sleepMutex_);
+      stopping_ = true;
+      wakeSeq_.fetch_add(1);
+      wake_.notify_all();
+    }
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  // Claims and runs tasks of the current loop until none are left.
+  void drain() {
+    for (;;) {
+      uint64_t v = counter_.load(std::memory_order_acquire);
+      const TaskFn fn = fn_.load(std::memory_order_relaxed);
+      void* const ctx = ctx_.load(std::memory_order_relaxed);
+      const int64_t tasks = tasks_.load(std::memory_order_relaxed);
+      const int64_t next = static_cast<int64_t>(v & 0xffffffffu);
+      if (next >= tasks) return;
+      if (!counter_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+      fn(ctx, next);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void workerLoop() {
+    tlsInsideLoop = true;  // a task that calls parallelFor runs it inline
+    uint64_t seenSeq = 0;
+    for (;;) {
+      uint64_t seq = wakeSeq_.load(std::memory_order_acquire);
+      if (seq == seenSeq) {
+        // Nothing new: spin a little (back-to-back loops wake cheaply), then sleep.
+        for (int i = 0; i < kSpinBeforeSleep && wakeSeq_.load(std::memory_order_relaxed) == seenSeq &&
+                        !stopping_.load(std::memory_order_relaxed);
+             ++i)
+          _mm_pause();
+        std::unique_lock<std::mutex> lock(sleepMutex_);
+        sleepers_++;
+        wake_.wait(lock, [&] { return stopping_.load() || wakeSeq_.load() != seenSeq; });
+        sleepers_--;
+        seq = wakeSeq_.load(std::memory_order_acquire);
+      }
+      if (stopping_.load()) return;
+      seenSeq = seq;
+      drain();
+    }
+  }
+
+  int threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex ownerMutex_;  // held by the thread whose loop is running
+
+  // The running loop; read by workers only before a claim that validates them.
+  std::atomic<TaskFn> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int64_t> tasks_{0};
+  uint64_t generation_ = 0;
+  std::atomic<uint64_t> counter_{0};
+  std::atomic<int64_t> done_{0};
+
+  std::mutex sleepMutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> wakeSeq_{0};
+  int sleepers_ = 0;
+  std::atomic<bool> stopping_{false};
+};
+
+int clampThreads(long n) { return n < 1 ? 1 : (n > kMaxThreads ? kMaxThreads : static_cast<int>(n)); }
+
+Pool& pool() {
+  static Pool p(defaultNumThreads());
+  return p;
+}
+
+}  // namespace
+
+int defaultNumThreads() {
+  if (const char* env = std::getenv("LMKIT_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n >= 1) return clampThreads(n);
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return clampThreads(CPU_COUNT(&set));
+  return clampThreads(static_cast<long>(std::thread::hardware_concurrency()));
+}
+
+int numThreads() { return pool().size(); }
+void setNumThreads(int n) { pool().resize(clampThreads(n)); }
+void runParallel(int64_t tasks, TaskFn fn, void* ctx) { pool().run(tasks, fn, ctx); }
+
+}  // namespace lmkit::cpu
