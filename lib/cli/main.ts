@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The `lmkit` command: dispatches to one module per subcommand.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import { backendInfo } from '../runtime.js';
+
+const packageJson = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+
+const HELP = `lmkit — train, fine-tune, evaluate and serve transformer language models
+
+Usage: lmkit <command> [options]
+
+Commands:
+  info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
+  demo        the whole fine-tuning pipeline on the shipped corpus (not built yet)
+  help        this text
+
+Options:
+  -h, --help     this text
+  -v, --version  print the version
+
+Environment: LMKIT_NUM_THREADS (thread pool size), LMKIT_CPU_ISA (scalar|avx2|avx512).`;
+
+function version(): string {
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+function main(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    allowPositionals: true,
+    strict: false,
+  });
+  const command = positionals[0];
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
+  if (values.help || command === undefined || command === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  switch (command) {
+    case 'info':
+      console.log(JSON.stringify(backendInfo(), null, 2));
+      return 0;
+    case 'demo':
+      console.error(
+        'lmkit demo: the pipeline demo is not built yet in this version; today lmkit ships the native kernels ' +
+          '(lmkit.kernels) and their benchmarks (npm run bench). See README.md, "What runs today".',
+      );
+      return 2;
+    default:
+      console.error(`lmkit: unknown command '${command}'. Run: lmkit --help`);
+      return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
