@@ -1,0 +1,122 @@
+// Reverse-mode autograd over the ops in ./ops: each op that sees an input
+// requiring grad records a GradFn (its inputs and a backward closure) on its
+// output; backward() walks them in reverse topological order. The graph is
+// freed as it is walked, so saved activations are released deterministically
+// at the end of every step instead of waiting for the GC to notice them.
+import { ShapeError } from '../errors.js';
+import { Tensor } from './tensor.js';
+
+export interface GradFn {
+  /** Op name, for error messages. */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients w.r.t. each input (null where an input needs none). */
+  backward: ((gradOut: Float32Array) => (Float32Array | null)[]) | null;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with gradient recording off (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Whether an op over these inputs must record its backward. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  return gradEnabled && inputs.some((t) => t != null && (t.requiresGrad || t.gradFn !== null));
+}
+
+/** Attaches a GradFn to an op's output. */
+export function record(
+  out: Tensor,
+  name: string,
+  inputs: Tensor[],
+  backward: (gradOut: Float32Array) => (Float32Array | null)[],
+): Tensor {
+  out.gradFn = { name, inputs, backward };
+  return out;
+}
+
+function accumulate(target: Float32Array, add: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i]! += add[i]!;
+}
+
+/**
+ * Back-propagates from `root` (a scalar unless gradOut is given), accumulating
+ * into .grad of every leaf with requiresGrad. Frees the graph.
+ */
+export function backward(root: Tensor, gradOut?: Float32Array): void {
+  if (!gradOut && root.size !== 1)
+    throw new ShapeError('SHAPE_MISMATCH', `backward(): root has shape [${root.shape.join(', ')}]; pass gradOut for a non-scalar`);
+  if (gradOut && gradOut.length !== root.size)
+    throw new ShapeError('SHAPE_MISMATCH', `backward(): gradOut has ${gradOut.length} elements, expected ${root.size}`);
+
+  // Topological order by iterative DFS (graphs are deep: no recursion).
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [t, i] = top;
+    const inputs = t.gradFn?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i]!;
+      if (!seen.has(next) && (next.gradFn || next.requiresGrad)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+
+  // Every buffer in `grads` is owned by this walk and held by one tensor only
+  // (ops may return gradOut itself, or one buffer for two inputs), so
+  // accumulating in place never changes another tensor's gradient.
+  const grads = new Map<Tensor, Float32Array>();
+  const owned = new Set<Float32Array>();
+  const own = (g: Float32Array): Float32Array => {
+    const mine = owned.has(g) ? g.slice() : g;
+    owned.add(mine);
+    return mine;
+  };
+  grads.set(root, own(gradOut ? gradOut.slice() : new Float32Array([1])));
+  for (let n = order.length - 1; n >= 0; n--) {
+    const t = order[n]!;
+    const g = grads.get(t);
+    grads.delete(t);
+    if (!g) continue;
+    const fn = t.gradFn;
+    if (!fn) {
+      if (t.requiresGrad) {
+        if (t.grad) accumulate(t.grad, g);
+        else t.grad = g;
+      }
+      continue;
+    }
+    if (!fn.backward) throw new Error(`backward(): the graph through ${fn.name} was already freed by an earlier backward()`);
+    const inputGrads = fn.backward(g);
+    fn.backward = null; // release what the closure saved
+    fn.inputs.forEach((input, i) => {
+      const ig = inputGrads[i];
+      if (!ig || !(input.gradFn || input.requiresGrad)) return;
+      const prev = grads.get(input);
+      if (prev) accumulate(prev, ig);
+      else grads.set(input, own(ig));
+    });
+    t.gradFn = null;
+  }
+}

@@ -1,0 +1,65 @@
+// Matrix products with autograd: linear (x·Wᵀ + b, PyTorch nn.Linear layout,
+// weight [out, in]) and matmul over leading batch dims.
+import { ShapeError } from '../../errors.js';
+import { gemm, gemmBatched } from '../../kernels/gemm.js';
+import { needsGrad, record } from '../autograd.js';
+import { Tensor } from '../tensor.js';
+
+/** y[..., out] = x[..., in] · weightᵀ + bias; weight is [out, in]. */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  const [outF, inF] = weight.shape as [number, number];
+  if (weight.ndim !== 2 || x.lastDim !== inF)
+    throw new ShapeError('SHAPE_MISMATCH', `linear: input [${x.shape.join(', ')}] does not fit weight [${weight.shape.join(', ')}] (expected last dim ${inF})`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
+    throw new ShapeError('SHAPE_MISMATCH', `linear: bias [${bias.shape.join(', ')}] does not fit weight [${weight.shape.join(', ')}]`);
+  const rows = x.rows;
+  const xd = x.f32('linear'), w = weight.f32('linear');
+  const y = new Float32Array(rows * outF);
+  if (bias) {
+    const b = bias.f32('linear');
+    for (let r = 0; r < rows; r++) y.set(b, r * outF);
+  }
+  gemm(xd, w, y, { m: rows, n: outF, k: inF, transB: true, beta: bias ? 1 : 0 });
+  const out = new Tensor(y, [...x.shape.slice(0, -1), outF]);
+  if (needsGrad(x, weight, bias))
+    record(out, 'linear', bias ? [x, weight, bias] : [x, weight], (g) => {
+      const dx = x.requiresGrad || x.gradFn ? new Float32Array(rows * inF) : null;
+      if (dx) gemm(g, w, dx, { m: rows, n: inF, k: outF });
+      const dw = new Float32Array(outF * inF);
+      gemm(g, xd, dw, { m: outF, n: inF, k: rows, transA: true });
+      const grads: (Float32Array | null)[] = [dx, dw];
+      if (bias) {
+        const db = new Float32Array(outF);
+        for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) db[j]! += g[r * outF + j]!;
+        grads.push(db);
+      }
+      return grads;
+    });
+  return out;
+}
+
+/** a[..., m, k] · b[..., k, n] with equal leading dims (no broadcasting). */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim < 2 || b.ndim !== a.ndim)
+    throw new ShapeError('SHAPE_MISMATCH', `matmul: [${a.shape.join(', ')}] · [${b.shape.join(', ')}] needs equal ranks ≥ 2`);
+  const lead = a.shape.slice(0, -2);
+  if (lead.some((d, i) => d !== b.shape[i]))
+    throw new ShapeError('SHAPE_MISMATCH', `matmul: batch dims of [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const [k2, n] = b.shape.slice(-2) as [number, number];
+  if (k !== k2) throw new ShapeError('SHAPE_MISMATCH', `matmul: inner dims ${k} and ${k2} differ`);
+  const batch = lead.reduce((p, d) => p * d, 1);
+  const ad = a.f32('matmul'), bd = b.f32('matmul');
+  const c = new Float32Array(batch * m * n);
+  gemmBatched(ad, bd, c, { batch, m, n, k });
+  const out = new Tensor(c, [...lead, m, n]);
+  if (needsGrad(a, b))
+    record(out, 'matmul', [a, b], (g) => {
+      const da = new Float32Array(ad.length), db = new Float32Array(bd.length);
+      // dA = G·Bᵀ, dB = Aᵀ·G per batch entry.
+      gemmBatched(g, bd, da, { batch, m, n: k, k: n, transB: true, strideA: m * n, strideB: k * n, strideC: m * k });
+      gemmBatched(ad, g, db, { batch, m: k, n, k: m, transA: true, strideA: m * k, strideB: m * n, strideC: k * n });
+      return [da, db];
+    });
+  return out;
+}

@@ -1,0 +1,81 @@
+// Shape ops with autograd: reshape (a view of the same data order) and
+// transpose of two axes (a copy).
+import { ShapeError } from '../../errors.js';
+import { needsGrad, record } from '../autograd.js';
+import { Tensor, numel, type Shape } from '../tensor.js';
+
+/** Same elements, new shape; one dimension may be -1 (inferred). */
+export function reshape(a: Tensor, shape: Shape): Tensor {
+  const known = shape.filter((d) => d !== -1);
+  const inferred = shape.length - known.length;
+  if (inferred > 1) throw new ShapeError('SHAPE_INVALID', `reshape: at most one -1 in [${shape.join(', ')}]`);
+  const rest = numel(known);
+  const resolved = shape.map((d) => (d === -1 ? (rest === 0 ? 0 : a.size / rest) : d));
+  if (numel(resolved) !== a.size || resolved.some((d) => !Number.isInteger(d)))
+    throw new ShapeError('SHAPE_MISMATCH', `reshape: cannot view [${a.shape.join(', ')}] (${a.size} elements) as [${shape.join(', ')}]`);
+  const t = new Tensor(a.data, resolved);
+  if (needsGrad(a)) record(t, 'reshape', [a], (g) => [g]);
+  return t;
+}
+
+/** Swaps axes i and j (negative axes count from the end). Copies. */
+export function transpose(a: Tensor, i: number, j: number): Tensor {
+  const nd = a.ndim;
+  const ai = i < 0 ? nd + i : i;
+  const aj = j < 0 ? nd + j : j;
+  if (ai < 0 || ai >= nd || aj < 0 || aj >= nd)
+    throw new ShapeError('SHAPE_INVALID', `transpose: axes ${i}, ${j} out of range for [${a.shape.join(', ')}]`);
+  const perm = [...Array(nd).keys()];
+  perm[ai] = aj;
+  perm[aj] = ai;
+  return permute(a, perm);
+}
+
+/** out.shape[k] = a.shape[perm[k]]. Copies. */
+export function permute(a: Tensor, perm: readonly number[]): Tensor {
+  const nd = a.ndim;
+  if (perm.length !== nd || [...perm].sort((x, y) => x - y).some((p, k) => p !== k))
+    throw new ShapeError('SHAPE_INVALID', `permute: [${perm.join(', ')}] is not a permutation of ${nd} axes`);
+  const src = a.f32('permute');
+  const outShape = perm.map((p) => a.shape[p]!);
+  const out = new Float32Array(src.length);
+  permuteInto(out, src, a.shape, perm);
+  const t = new Tensor(out, outShape);
+  if (needsGrad(a)) {
+    const inverse = new Array<number>(nd);
+    perm.forEach((p, k) => (inverse[p] = k));
+    record(t, 'permute', [a], (g) => {
+      const ga = new Float32Array(g.length);
+      permuteInto(ga, g, outShape, inverse);
+      return [ga];
+    });
+  }
+  return t;
+}
+
+function permuteInto(out: Float32Array, src: Float32Array, shape: Shape, perm: readonly number[]): void {
+  const nd = shape.length;
+  const srcStrides = new Array<number>(nd);
+  let s = 1;
+  for (let k = nd - 1; k >= 0; k--) {
+    srcStrides[k] = s;
+    s *= shape[k]!;
+  }
+  const outShape = perm.map((p) => shape[p]!);
+  const strides = perm.map((p) => srcStrides[p]!); // source stride for each output axis
+  const idx = new Array<number>(nd).fill(0);
+  const inner = nd ? outShape[nd - 1]! : 1;
+  const innerStride = nd ? strides[nd - 1]! : 1;
+  let offset = 0;
+  for (let o = 0; o < out.length; o += inner) {
+    for (let x = 0; x < inner; x++) out[o + x] = src[offset + x * innerStride]!;
+    // Advance the multi-index over all but the innermost output axis.
+    for (let k = nd - 2; k >= 0; k--) {
+      idx[k]++;
+      offset += strides[k]!;
+      if (idx[k]! < outShape[k]!) break;
+      offset -= strides[k]! * outShape[k]!;
+      idx[k] = 0;
+    }
+  }
+}
