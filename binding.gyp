@@ -6,10 +6,12 @@
         "native/cpu/cpu_features.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/gemm.cpp",
+        "native/cpu/attention.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
-        "native/binding/gemm.cpp"
+        "native/binding/gemm.cpp",
+        "native/binding/attention.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import type { GemmOptions, GemmBatchedOptions } from './kernels/gemm.js';
+import type { AttentionOptions } from './kernels/attention.js';
 
 export interface CpuInfo {
   /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
@@ -27,6 +28,15 @@ export interface NativeAddon {
 
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void;
   gemmBatched(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmBatchedOptions): void;
+
+  attentionForward(
+    q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+    opts: AttentionOptions,
+  ): void;
+  attentionBackward(
+    dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
+    lse: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, opts: AttentionOptions,
+  ): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,6 +7,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   using namespace lmkit::binding;
   registerRuntime(env, exports);
   registerGemm(env, exports);
+  registerAttention(env, exports);
   return exports;
 }
 

@@ -7,5 +7,6 @@ namespace lmkit::binding {
 
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerGemm(Napi::Env env, Napi::Object exports);
+void registerAttention(Napi::Env env, Napi::Object exports);
 
 }  // namespace lmkit::binding
