@@ -1,0 +1,9 @@
+export const USAGE: string;
+export class UsageError extends Error {}
+export function parseArgs(argv: string[]): {
+  suites: string[];
+  quick: boolean;
+  threads: number;
+  out: string | null;
+  help: boolean;
+};

@@ -1,0 +1,41 @@
+// Command line of `npm run bench [-- suite...] [--quick] [--threads N] [--out FILE]`.
+import os from 'node:os';
+
+export const USAGE = `usage: npm run bench -- [suite...] [--quick] [--threads N] [--out FILE]
+
+  suite        one or more of the files in bench/suites/ (default: kernels)
+  --quick      fewer and smaller cases, shorter timing budget (about 1 minute)
+  --threads N  threads for lmkit, OpenBLAS and PyTorch (default: ${os.availableParallelism()}, the usable cores)
+  --out FILE   results JSON path (one suite only; default bench/results/<date>-<suite>.json)`;
+
+export class UsageError extends Error {}
+
+/**
+ * @param {string[]} argv arguments after the script name
+ * @returns {{suites: string[], quick: boolean, threads: number, out: string | null, help: boolean}}
+ */
+export function parseArgs(argv) {
+  const opts = { suites: [], quick: false, threads: os.availableParallelism(), out: null, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${arg.split('=')[0]} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') opts.quick = true;
+    else if (arg === '--help' || arg === '-h') opts.help = true;
+    else if (arg === '--threads' || arg.startsWith('--threads=')) {
+      const v = value();
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 256)
+        throw new UsageError(`Expected an integer 1..256 for --threads but received ${v}`);
+      opts.threads = n;
+    } else if (arg === '--out' || arg.startsWith('--out=')) opts.out = value();
+    else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}`);
+    else opts.suites.push(arg);
+  }
+  if (opts.suites.length === 0) opts.suites.push('kernels');
+  if (opts.out && opts.suites.length > 1) throw new UsageError('--out takes one suite, got ' + opts.suites.join(', '));
+  return opts;
+}

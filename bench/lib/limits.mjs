@@ -1,0 +1,67 @@
+// The physical limits each row is compared with, measured in the same run:
+// peak FMA throughput (bench/limits/peak_fma.c) for compute-bound kernels and
+// STREAM triad bandwidth (bench/limits/stream_triad.c) for memory-bound ones.
+import path from 'node:path';
+
+import { compile, runJson } from './toolchain.mjs';
+
+/**
+ * @param {{root: string, threads: number[], log: (line: string) => void}} ctx
+ * @returns {{peakFma: any, stream: any}} each either the program's JSON or {error}
+ */
+export function measureLimits({ root, threads, log }) {
+  const src = path.join(root, 'bench', 'limits');
+  const build = path.join(root, 'bench', 'build');
+  const counts = [...new Set(threads)].sort((a, b) => a - b).map(String);
+
+  const run = (name, flags, args) => {
+    const output = path.join(build, name);
+    const built = compile({ source: path.join(src, `${name}.c`), output, flags, libs: ['-lpthread'] });
+    if (!built.ok) return { error: built.error };
+    log(`limits: ${name} ${args.join(' ')}`);
+    const res = runJson(output, args);
+    return res.ok ? res.value : { error: res.error };
+  };
+
+  // peak_fma picks its ISA at run time with target attributes, so it is built
+  // without -march; the triad loop is plain C that -march=native vectorizes.
+  const peakFma = run('peak_fma', ['-O2'], counts);
+  const stream = run('stream_triad', ['-O3', '-march=native'], ['--mb', '64', ...counts]);
+  return { peakFma, stream };
+}
+
+/**
+ * Combines limit measurements taken at different times of a run (the suite
+ * measures at its start and its end): a ceiling is the best figure seen, and
+ * on a shared machine any one measurement may be disturbed. The raw
+ * measurements stay under `samples`.
+ */
+export function mergeLimits(runs) {
+  const merge = (key, field) => {
+    const ok = runs.map((r) => r[key]).filter((m) => m && !m.error && Array.isArray(m.results));
+    if (!ok.length) return runs.map((r) => r[key]).find(Boolean) ?? { error: 'not measured' };
+    const best = new Map();
+    for (const m of ok)
+      for (const r of m.results)
+        if (!best.has(r.threads) || r[field] > best.get(r.threads)[field]) best.set(r.threads, r);
+    return {
+      ...ok[0],
+      results: [...best.values()].sort((a, b) => a.threads - b.threads),
+      samples: ok.map((m) => m.results),
+    };
+  };
+  return { peakFma: merge('peakFma', 'gflops'), stream: merge('stream', 'gbs') };
+}
+
+/**
+ * The limit for one thread count: {value, unit, name} or null.
+ * @param {any} limits @param {'fma' | 'stream'} kind @param {number} threads
+ */
+export function limitFor(limits, kind, threads) {
+  const source = kind === 'fma' ? limits?.peakFma : limits?.stream;
+  const hit = source?.results?.find((r) => r.threads === threads);
+  if (!hit) return null;
+  return kind === 'fma'
+    ? { name: `peak FMA ${source.isa} ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' }
+    : { name: `STREAM triad ${threads}T`, value: hit.gbs, unit: 'GB/s' };
+}

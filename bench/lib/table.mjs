@@ -1,0 +1,122 @@
+// Markdown rendering of a bench report: machine line, measured limits, one
+// row per case (ours next to the peer, speed ratio, bar, % of limit), notes.
+
+/** @param {number | null | undefined} ms */
+export function formatMs(ms) {
+  if (ms == null || !Number.isFinite(ms)) return '—';
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}
+
+/** @param {{value: number, unit: string} | null | undefined} rate */
+export function formatRate(rate) {
+  if (!rate || !Number.isFinite(rate.value)) return '—';
+  const v = rate.value;
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${rate.unit}`;
+}
+
+/** @param {number | null | undefined} x */
+export function formatRatio(x) {
+  return x == null || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`;
+}
+
+/** @param {number | null | undefined} x fraction of the limit */
+function formatPct(x) {
+  return x == null || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(0)}%`;
+}
+
+/** The "ours" or "peer" cells: [time, rate]. */
+function sideCells(side) {
+  if (!side || side.status !== 'ok') return [side?.status ?? '—', '—'];
+  return [`${formatMs(side.medianMs)} / ${formatMs(side.minMs)}`, formatRate(side.rate)];
+}
+
+function barCell(bar) {
+  if (!bar) return '';
+  return `${bar.text}: ${bar.status}`;
+}
+
+// Pipes would split a cell.
+const cell = (text) => String(text).replaceAll('|', '\\|');
+
+/**
+ * One markdown table, one line per row.
+ * @param {import('./table.mjs').BenchRow[]} rows
+ */
+export function renderTable(rows) {
+  const header = [
+    'kernel',
+    'shape',
+    'ours ms (median / min)',
+    'ours rate',
+    'peer',
+    'peer ms (median / min)',
+    'peer rate',
+    'speed vs peer',
+    'bar',
+    '% of limit (ours / peer)',
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const [oursMs, oursRate] = sideCells(row.ours);
+    const [peerMs, peerRate] = sideCells(row.peer);
+    const limit = row.limit
+      ? `${formatPct(row.limit.oursFraction)} / ${formatPct(row.limit.peerFraction)} of ${row.limit.name}`
+      : '—';
+    const cells = [
+      row.kernel,
+      row.shape,
+      oursMs,
+      oursRate,
+      row.peer?.name ?? '—',
+      peerMs,
+      peerRate,
+      formatRatio(row.speedup),
+      barCell(row.bar),
+      limit,
+    ];
+    lines.push(`| ${cells.map(cell).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The whole report as markdown: title, machine, limits, table, notes.
+ * @param {import('./table.mjs').BenchReport} report
+ */
+export function renderReport(report) {
+  const m = report.machine;
+  const out = [];
+  out.push(`## lmkit bench: ${report.suite} (${report.date})`, '');
+  out.push(
+    `${m.cpuModel}, ${m.logicalCores} logical cores; lmkit ISA ${m.isa}, ${report.options.threads} thread${report.options.threads === 1 ? '' : 's'}; ` +
+      `node ${m.node}, torch ${m.torch ?? 'not installed'}, OpenBLAS ${m.openblas ?? 'not installed'}; ` +
+      `commit ${m.gitCommit ?? 'unknown'}${m.gitDirty ? ' (dirty)' : ''}${report.options.quick ? '; --quick' : ''}`,
+    '',
+  );
+  const limitLines = [];
+  for (const r of report.limits?.peakFma?.results ?? [])
+    limitLines.push(`peak FMA (${report.limits.peakFma.isa}) ${r.threads}T: ${r.gflops.toFixed(0)} GFLOP/s`);
+  for (const r of report.limits?.stream?.results ?? [])
+    limitLines.push(`STREAM triad ${r.threads}T: ${r.gbs.toFixed(1)} GB/s`);
+  if (report.limits?.peakFma?.error) limitLines.push(`peak FMA: ${report.limits.peakFma.error}`);
+  if (report.limits?.stream?.error) limitLines.push(`STREAM triad: ${report.limits.stream.error}`);
+  if (limitLines.length) out.push(`Limits measured now: ${limitLines.join('; ')}`, '');
+  out.push(renderTable(report.rows), '');
+  const notes = [...(report.notes ?? [])];
+  const notBuilt = report.rows.filter((r) => r.ours?.status === 'not built').map((r) => `${r.kernel} ${r.shape}`);
+  if (notBuilt.length) notes.push(`not built (the kernel is absent from this build, so ours has no figure): ${notBuilt.join('; ')}`);
+  for (const row of report.rows) {
+    if (row.ours?.note && row.ours.status !== 'not built') notes.push(`${row.kernel} ${row.shape}, ours: ${row.ours.note}`);
+    if (row.peer?.note) notes.push(`${row.kernel} ${row.shape}, ${row.peer.name}: ${row.peer.note}`);
+  }
+  const overStream = report.rows.some(
+    (r) => r.limit?.unit === 'GB/s' && ((r.limit.oursFraction ?? 0) > 1 || (r.limit.peerFraction ?? 0) > 1),
+  );
+  if (overStream)
+    notes.push('above 100% of STREAM: that working set fits in the last-level cache, so DRAM bandwidth is not its ceiling');
+  if (notes.length) out.push(...notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

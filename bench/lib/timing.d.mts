@@ -1,0 +1,6 @@
+export function measure(
+  fn: () => unknown,
+  options?: { budgetMs?: number; minReps?: number; maxReps?: number; minSampleMs?: number },
+): { medianMs: number; minMs: number; reps: number; inner: number };
+export function plannedReps(sampleMs: number, options?: { budgetMs?: number; minReps?: number; maxReps?: number }): number;
+export function median(values: number[]): number;

@@ -1,0 +1,56 @@
+// Wall-clock timing of one synchronous call: warm-up, then the median and the
+// minimum over repeated samples. bench/peers/torch_kernels.py follows the
+// same rules so both sides of a row are measured alike.
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * Times `fn` (synchronous). The warm-up calls size the run: calls shorter than
+ * `minSampleMs` are grouped so one sample lasts at least that long (timer and
+ * call overhead stay small), and the number of samples aims at `budgetMs`,
+ * at least `minReps`, but a slow case never takes more than 4 budgets.
+ * @param {() => unknown} fn
+ * @param {{budgetMs?: number, minReps?: number, maxReps?: number, minSampleMs?: number}} [options]
+ * @returns {{medianMs: number, minMs: number, reps: number, inner: number}}
+ */
+export function measure(fn, options = {}) {
+  const { budgetMs = 500, minReps = 5, maxReps = 1000, minSampleMs = 1 } = options;
+  let t0 = nowMs();
+  fn();
+  let perCall = nowMs() - t0;
+  if (perCall < budgetMs / 5) {
+    // The first call pays for page faults and cold caches; size on the second.
+    t0 = nowMs();
+    fn();
+    perCall = Math.min(perCall, nowMs() - t0);
+  }
+  perCall = Math.max(perCall, 1e-4);
+  const inner = perCall < minSampleMs ? Math.ceil(minSampleMs / perCall) : 1;
+  const sampleMs = perCall * inner;
+  const reps = plannedReps(sampleMs, { budgetMs, minReps, maxReps });
+
+  const samples = [];
+  for (let r = 0; r < reps; r++) {
+    t0 = nowMs();
+    for (let i = 0; i < inner; i++) fn();
+    samples.push((nowMs() - t0) / inner);
+  }
+  return { medianMs: median(samples), minMs: Math.min(...samples), reps, inner };
+}
+
+/**
+ * Samples for a run of about `budgetMs`: at least `minReps`, at most
+ * `maxReps`, and never more than 4 budgets in all (at least 1).
+ * @param {number} sampleMs
+ */
+export function plannedReps(sampleMs, { budgetMs = 500, minReps = 5, maxReps = 1000 } = {}) {
+  const reps = Math.min(Math.max(Math.round(budgetMs / sampleMs), minReps), maxReps);
+  return Math.max(1, Math.min(reps, Math.floor((4 * budgetMs) / sampleMs)));
+}
+
+/** @param {number[]} values */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Entry of `npm run bench`: runs the named suites (bench/suites/<name>.mjs),
+// prints each report as markdown on stdout (progress goes to stderr) and
+// writes bench/results/<date>-<suite>.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { parseArgs, UsageError, USAGE } from './lib/args.mjs';
+import { loadLmkit } from './lib/lmkit.mjs';
+import { machineInfo, resultsPath, writeResults, RESULTS_SCHEMA } from './lib/results.mjs';
+import { renderReport } from './lib/table.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const suitesDir = path.join(root, 'bench', 'suites');
+const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+
+function availableSuites() {
+  return fs.readdirSync(suitesDir).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4)).sort();
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n\nsuites: ${availableSuites().join(', ')}\n`);
+    return 0;
+  }
+  const unknown = opts.suites.filter((s) => !availableSuites().includes(s));
+  if (unknown.length) {
+    process.stderr.write(`Unknown suite ${unknown.join(', ')}; available: ${availableSuites().join(', ')}\n`);
+    return 2;
+  }
+
+  const lmkit = await loadLmkit(root, log);
+  const options = { quick: opts.quick, threads: opts.threads, budgetMs: opts.quick ? 200 : 500 };
+  for (const name of opts.suites) {
+    const suite = await import(pathToFileURL(path.join(suitesDir, `${name}.mjs`)).href);
+    const started = Date.now();
+    const date = new Date();
+    log(`suite ${name}: ${suite.description ?? ''} (threads ${options.threads}${options.quick ? ', quick' : ''})`);
+    const result = await suite.run({ lmkit, root, options, log });
+    const report = {
+      schema: RESULTS_SCHEMA,
+      suite: name,
+      date: date.toISOString(),
+      options,
+      machine: {
+        ...machineInfo({ root, backend: lmkit.backendInfo() }),
+        lmkitThreads: lmkit.numThreads(),
+        ...result.machine,
+      },
+      limits: result.limits ?? {},
+      peers: result.peers ?? {},
+      rows: result.rows,
+      notes: result.notes ?? [],
+      durationS: Math.round((Date.now() - started) / 100) / 10,
+    };
+    process.stdout.write(`${renderReport(report)}\n`);
+    const file = writeResults(opts.out ?? resultsPath(root, name, { quick: opts.quick }), report);
+    log(`suite ${name}: ${report.durationS} s, results in ${path.relative(process.cwd(), file)}`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

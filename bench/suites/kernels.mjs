@@ -1,0 +1,340 @@
+// Suite "kernels": each native kernel next to its peer in the same run
+// (OpenBLAS sgemm for GEMM, PyTorch CPU for the rest) and next to the limits
+// measured now (peak FMA for GEMM and attention, STREAM for the memory-bound
+// kernels). Kernels this build lacks show as "not built"; the rest still run.
+import { uniform, integers, mask } from '../lib/data.mjs';
+import { measureLimits, mergeLimits, limitFor } from '../lib/limits.mjs';
+import { missingKernels } from '../lib/lmkit.mjs';
+import { openblasPeer, openblasVersion } from '../lib/openblas.mjs';
+import { makeRow, okSide, emptySide } from '../lib/rows.mjs';
+import { measure, plannedReps } from '../lib/timing.mjs';
+import { runTorchCases } from '../lib/torch.mjs';
+
+export const description = 'native kernels vs OpenBLAS / PyTorch CPU and the measured FMA / STREAM limits';
+
+// ---------------------------------------------------------------- GEMM cases
+
+/** C = op(A)·op(B) shapes: square, transformer linears (x·Wᵀ with W [out, in] as nn.Linear stores it), decode. */
+function gemmCases(quick) {
+  const cases = [];
+  for (const s of quick ? [512, 1024] : [512, 1024, 2048])
+    cases.push({
+      kernel: 'gemm',
+      shape: `${s}³`,
+      gemm: { m: s, n: s, k: s, transA: false, transB: false },
+      // Issue #2: GEMM 1024³ on 2 threads ≥ 0.7× OpenBLAS.
+      bar: s === 1024 ? { text: '≥0.7× OpenBLAS at 2T', min: 0.7, threads: 2 } : null,
+    });
+  for (const tokens of quick ? [512] : [512, 2048])
+    for (const out of [768, 3072])
+      cases.push({
+        kernel: 'gemm linear',
+        shape: `${tokens}×768 · (${out}×768)ᵀ`,
+        gemm: { m: tokens, n: out, k: 768, transA: false, transB: true },
+      });
+  for (const rows of [1, 8])
+    cases.push({
+      kernel: 'gemm decode',
+      shape: `${rows}×768 · (3072×768)ᵀ`,
+      gemm: { m: rows, n: 3072, k: 768, transA: false, transB: true },
+    });
+  return cases;
+}
+
+function gemmOurs(K, g) {
+  const a = uniform(g.m * g.k, 1);
+  const b = uniform(g.k * g.n, 2);
+  const c = new Float32Array(g.m * g.n);
+  return () => K.gemm(a, b, c, { ...g, alpha: 1, beta: 0 });
+}
+
+// ------------------------------------------------------- PyTorch-peer cases
+
+/** Useful attention FLOPs: 4·D per visible (query, key) pair forward; backward = 2.5× forward (FlashAttention-2's count). */
+function attentionFlops({ batch, heads, t, headDim, causal }, backward) {
+  const pairs = causal ? (t * (t + 1)) / 2 : t * t;
+  const fwd = 4 * headDim * pairs * batch * heads;
+  return backward ? 3.5 * fwd : fwd;
+}
+
+function torchFamilyCases(quick) {
+  const cases = [];
+  const ln = { rows: 8192, cols: 768, eps: 1e-5 };
+  const R = ln.rows, C = ln.cols;
+  // Minimum traffic, float32: fwd reads x, writes out, mean, rstd; bwd reads
+  // dout, x, mean, rstd, writes dx and read-modify-writes dweight, dbias.
+  const lnFwdBytes = 4 * (2 * R * C + 2 * R + 2 * C);
+  const lnBwdBytes = 4 * (3 * R * C + 2 * R + 5 * C);
+  cases.push({
+    kernel: 'layernorm fwd',
+    shape: `${R}×${C}`,
+    needs: ['layerNormForward'],
+    work: { bytes: lnFwdBytes },
+    limitKind: 'stream',
+    torch: { kind: 'layernorm_fwd', ...ln },
+    // Issue #2: layernorm forward ≥ PyTorch.
+    bar: { text: '≥1× PyTorch', min: 1 },
+    ours: (K) => layerNormOurs(K, ln, false),
+  });
+  cases.push({
+    kernel: 'layernorm fwd+bwd',
+    shape: `${R}×${C}`,
+    needs: ['layerNormForward', 'layerNormBackward'],
+    work: { bytes: lnFwdBytes + lnBwdBytes },
+    limitKind: 'stream',
+    torch: { kind: 'layernorm_fwdbwd', ...ln },
+    ours: (K) => layerNormOurs(K, ln, true),
+  });
+
+  for (const t of quick ? [512] : [512, 1024]) {
+    const at = { batch: 4, heads: 6, t, headDim: 64, causal: true };
+    const shape = `B4 H6 T${t} d64 causal`;
+    const torchCase = { batch: at.batch, heads: at.heads, t, head_dim: at.headDim, causal: true };
+    cases.push({
+      kernel: 'attention fwd',
+      shape,
+      needs: ['attentionForward'],
+      work: { flops: attentionFlops(at, false) },
+      limitKind: 'fma',
+      torch: { kind: 'attention_fwd', ...torchCase },
+      ours: (K) => attentionOurs(K, at, false),
+    });
+    cases.push({
+      kernel: 'attention fwd+bwd',
+      shape,
+      needs: ['attentionForward', 'attentionBackward'],
+      work: { flops: attentionFlops(at, true) },
+      limitKind: 'fma',
+      torch: { kind: 'attention_fwdbwd', ...torchCase },
+      // Issue #2: attention fwd+bwd at B4 H6 T512 d64 causal faster than the PyTorch composition.
+      bar: t === 512 ? { text: '>1× PyTorch', min: 1, strict: true } : null,
+      ours: (K) => attentionOurs(K, at, true),
+    });
+  }
+
+  const ppo = { rows: 256, cols: 1024, clipEps: 0.2, klCoef: 0.05 };
+  cases.push({
+    kernel: 'ppo loss fwd+bwd',
+    shape: `${ppo.rows}×${ppo.cols} k1`,
+    needs: ['ppoLoss'],
+    // Reads logp, oldLogp, refLogp, advantages, mask; writes dlogp.
+    work: { bytes: 4 * 6 * ppo.rows * ppo.cols },
+    limitKind: 'stream',
+    torch: { kind: 'ppo_fwdbwd', rows: ppo.rows, cols: ppo.cols, clip_eps: ppo.clipEps, kl_coef: ppo.klCoef },
+    ours: (K) => ppoOurs(K, ppo),
+  });
+
+  const ce = { rows: 2048, vocab: 8192 };
+  cases.push({
+    kernel: 'cross-entropy fwd+bwd',
+    shape: `${ce.rows}×${ce.vocab}`,
+    needs: ['softmaxCrossEntropy'],
+    // Reads logits and targets, writes dlogits.
+    work: { bytes: 4 * (2 * ce.rows * ce.vocab + ce.rows) },
+    limitKind: 'stream',
+    torch: { kind: 'ce_fwdbwd', ...ce },
+    ours: (K) => crossEntropyOurs(K, ce),
+  });
+  return cases;
+}
+
+function layerNormOurs(K, { rows, cols, eps }, backward) {
+  const x = uniform(rows * cols, 11);
+  const weight = uniform(cols, 12, 0.5, 1);
+  const bias = uniform(cols, 13, 0.1);
+  const out = new Float32Array(rows * cols);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  const fwdOpts = { rows, cols, eps };
+  if (!backward) return () => K.layerNormForward(x, weight, bias, out, mean, rstd, fwdOpts);
+  const dout = uniform(rows * cols, 14);
+  const dx = new Float32Array(rows * cols);
+  const dweight = new Float32Array(cols);
+  const dbias = new Float32Array(cols);
+  const bwdOpts = { rows, cols };
+  return () => {
+    K.layerNormForward(x, weight, bias, out, mean, rstd, fwdOpts);
+    // dweight/dbias accumulate across calls; their values do not matter here.
+    K.layerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, bwdOpts);
+  };
+}
+
+function attentionOurs(K, { batch, heads, t, headDim, causal }, backward) {
+  const n = batch * heads * t * headDim; // (B, H, T, D)
+  const q = uniform(n, 21);
+  const k = uniform(n, 22);
+  const v = uniform(n, 23);
+  const out = new Float32Array(n);
+  const lse = new Float32Array(batch * heads * t); // (B, H, T)
+  const opts = { batch, heads, tq: t, tk: t, headDim, causal };
+  if (!backward) return () => K.attentionForward(q, k, v, out, lse, opts);
+  const dout = uniform(n, 24);
+  const dq = new Float32Array(n);
+  const dk = new Float32Array(n);
+  const dv = new Float32Array(n);
+  return () => {
+    K.attentionForward(q, k, v, out, lse, opts);
+    K.attentionBackward(dout, q, k, v, out, lse, dq, dk, dv, opts);
+  };
+}
+
+function ppoOurs(K, { rows, cols, clipEps, klCoef }) {
+  const n = rows * cols;
+  const logp = uniform(n, 31, 0.1, -2);
+  const oldLogp = logp.map((x, i) => x + 0.1 * Math.sin(i));
+  const refLogp = logp.map((x, i) => x + 0.1 * Math.cos(i));
+  const advantages = uniform(n, 32);
+  const tokenMask = mask(n, 33, 0.9);
+  const dlogp = new Float32Array(n);
+  const opts = { rows, cols, clipEps, klCoef, klMode: 'k1' };
+  return () => K.ppoLoss(logp, oldLogp, refLogp, advantages, tokenMask, dlogp, opts);
+}
+
+function crossEntropyOurs(K, { rows, vocab }) {
+  const logits = uniform(rows * vocab, 41, 2);
+  const targets = integers(rows, 42, vocab);
+  const dlogits = new Float32Array(rows * vocab);
+  return () => K.softmaxCrossEntropy(logits, targets, dlogits, { rows, vocab });
+}
+
+// ------------------------------------------------------------------- running
+
+const errorNote = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+
+/** Times our side of a case: a figure, 'not built', or 'error'. */
+function timeOurs(lmkit, needs, makeFn, budgetMs) {
+  const missing = missingKernels(lmkit, needs);
+  if (missing.length)
+    return emptySide('not built', `lmkit.kernels.${missing.join(', lmkit.kernels.')} not in this build`);
+  try {
+    return { timing: measure(makeFn(lmkit.kernels), { budgetMs }) };
+  } catch (err) {
+    return emptySide('error', errorNote(err));
+  }
+}
+
+/**
+ * @param {{lmkit: any, root: string, options: {quick: boolean, threads: number, budgetMs: number},
+ *          log: (line: string) => void}} ctx
+ */
+export async function run({ lmkit, root, options, log }) {
+  const { threads, budgetMs, quick } = options;
+  lmkit.setNumThreads(threads);
+  const rows = [];
+  const notes = [];
+  const peers = {};
+
+  // Limits are measured again at the end (see mergeLimits); rows get their
+  // limit after both, so the fractions use the best figure seen.
+  const limitRuns = [measureLimits({ root, threads: [1, threads], log })];
+
+  // GEMM against OpenBLAS, case by case so both sides see the same machine load.
+  const blas = openblasPeer({ root, log });
+  peers.openblas = { status: blas.status === 'ok' ? 'ok' : 'not installed', version: null };
+  if (blas.status !== 'ok') {
+    peers.openblas.install = blas.install;
+    peers.openblas.error = blas.error;
+    notes.push(`OpenBLAS peer not available (${blas.error}). Install: ${blas.install}`);
+    log(`peers: OpenBLAS not available (${blas.error}); install: ${blas.install}`);
+  }
+  for (const c of gemmCases(quick)) {
+    const g = c.gemm;
+    const work = { flops: 2 * g.m * g.n * g.k };
+    const oursRun = timeOurs(lmkit, ['gemm'], (K) => gemmOurs(K, g), budgetMs);
+    const ours = oursRun.timing ? okSide(oursRun.timing, work) : oursRun;
+
+    let peer;
+    if (blas.status !== 'ok') {
+      peer = emptySide('not installed', undefined, { name: 'OpenBLAS' });
+    } else {
+      // Size the peer's run from our time (or 50 GFLOP/s when we have none).
+      const estMs = ours.status === 'ok' ? ours.medianMs : work.flops / 50e6;
+      const reps = plannedReps(estMs, { budgetMs });
+      const res = blas.sgemm(g, threads, reps);
+      if (res.error) peer = emptySide('error', res.error, { name: 'OpenBLAS' });
+      else {
+        peer = okSide(res, work, { name: 'OpenBLAS' });
+        peers.openblas.version ??= openblasVersion(res.config);
+        peers.openblas.config ??= res.config;
+        if (res.threads !== threads) peer.note = `OpenBLAS ran ${res.threads} threads, not ${threads}`;
+      }
+    }
+    const row = { kernel: c.kernel, shape: c.shape, work, ours, peer, bar: c.bar, limitKind: 'fma', threads };
+    log(progressLine(makeRow(row)));
+    rows.push(row);
+  }
+
+  // Ours for every PyTorch-peer case, then one torch process for all of them
+  // (importing torch costs seconds; paying it once keeps --quick quick).
+  const cases = torchFamilyCases(quick);
+  const oursRuns = cases.map((c) => {
+    const r = timeOurs(lmkit, c.needs, c.ours, budgetMs);
+    log(`${c.kernel} ${c.shape}: ours ${r.timing ? `${r.timing.medianMs.toFixed(3)} ms` : r.status}`);
+    return r;
+  });
+  log(`peers: PyTorch, ${cases.length} cases`);
+  const torch = runTorchCases({
+    root,
+    threads,
+    budgetMs,
+    cases: cases.map((c, i) => ({ id: String(i), ...c.torch })),
+  });
+  peers.torch = { status: torch.status === 'ok' ? 'ok' : torch.status === 'missing' ? 'not installed' : 'error' };
+  if (torch.status === 'ok') {
+    peers.torch.version = torch.torch;
+    if (torch.threads !== threads) notes.push(`PyTorch ran ${torch.threads} threads, not ${threads}`);
+  } else {
+    peers.torch.error = torch.error;
+    if (torch.install) peers.torch.install = torch.install;
+    notes.push(
+      torch.install
+        ? `PyTorch peer not available (${torch.error}). Install: ${torch.install}`
+        : `PyTorch peer failed: ${torch.error}`,
+    );
+    log(`peers: PyTorch not available (${torch.error})${torch.install ? `; install: ${torch.install}` : ''}`);
+  }
+
+  cases.forEach((c, i) => {
+    const oursRun = oursRuns[i];
+    const ours = oursRun.timing ? okSide(oursRun.timing, c.work) : oursRun;
+    let peer;
+    if (torch.status !== 'ok') peer = emptySide(peers.torch.status, undefined, { name: 'PyTorch' });
+    else {
+      const r = torch.results.get(String(i));
+      peer = !r
+        ? emptySide('error', 'no result from torch_kernels.py', { name: 'PyTorch' })
+        : r.error
+          ? emptySide('error', r.error, { name: 'PyTorch' })
+          : okSide({ medianMs: r.median_ms, minMs: r.min_ms, reps: r.reps, inner: r.inner }, c.work, { name: 'PyTorch' });
+    }
+    const row = { kernel: c.kernel, shape: c.shape, work: c.work, ours, peer, bar: c.bar, limitKind: c.limitKind, threads };
+    log(progressLine(makeRow(row)));
+    rows.push(row);
+  });
+
+  limitRuns.push(measureLimits({ root, threads: [1, threads], log }));
+  const limits = mergeLimits(limitRuns);
+  const finished = rows.map(({ limitKind, ...row }) => makeRow({ ...row, limit: limitFor(limits, limitKind, threads) }));
+  const overPeak = finished.filter(
+    (r) => r.limit?.unit === 'GFLOP/s' && ((r.limit.oursFraction ?? 0) > 1.02 || (r.limit.peerFraction ?? 0) > 1.02),
+  );
+  if (overPeak.length)
+    notes.push(
+      `above 100% of peak FMA (${overPeak.map((r) => `${r.kernel} ${r.shape}`).join('; ')}): the peak was measured ` +
+        'while other work held the cores, so it reads low; rerun on an idle machine for trustworthy fractions',
+    );
+
+  return {
+    rows: finished,
+    limits,
+    peers,
+    notes,
+    machine: { torch: peers.torch.version ?? null, openblas: peers.openblas.version ?? null },
+  };
+}
+
+function progressLine(row) {
+  const side = (s) => (s?.status === 'ok' ? `${s.medianMs.toFixed(3)} ms` : (s?.status ?? '—'));
+  const ratio = row.speedup == null ? '' : `, ${row.speedup.toFixed(2)}× ${row.peer.name}`;
+  return `${row.kernel} ${row.shape}: ours ${side(row.ours)}, ${row.peer?.name ?? 'peer'} ${side(row.peer)}${ratio}`;
+}

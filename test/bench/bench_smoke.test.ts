@@ -1,0 +1,137 @@
+// The bench's pure parts on made-up rows (no timing, no peers): row maths,
+// bars, the markdown table, the results file and the command line.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { makeRow, okSide, emptySide, evaluateBar } from '../../bench/lib/rows.mjs';
+import { renderTable, renderReport, formatMs, type BenchReport } from '../../bench/lib/table.mjs';
+import { resultsPath, writeResults, RESULTS_SCHEMA } from '../../bench/lib/results.mjs';
+import { parseArgs, UsageError } from '../../bench/lib/args.mjs';
+import { plannedReps, median } from '../../bench/lib/timing.mjs';
+
+const timing = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, reps: 5, inner: 1 });
+const fmaLimit = { name: 'peak FMA avx512 2T', value: 400, unit: 'GFLOP/s' };
+
+function fakeRows() {
+  const flops = { flops: 2 * 1024 ** 3 };
+  return [
+    // ours 10 ms, OpenBLAS 8 ms: speed 0.8×, passes the 0.7× bar.
+    makeRow({
+      kernel: 'gemm', shape: '1024³', work: flops, threads: 2, limit: fmaLimit,
+      ours: okSide(timing(10, 9), flops),
+      peer: okSide(timing(8, 7.5), flops, { name: 'OpenBLAS' }),
+      bar: { text: '≥0.7× OpenBLAS at 2T', min: 0.7, threads: 2 },
+    }),
+    makeRow({
+      kernel: 'attention fwd+bwd', shape: 'B4 H6 T512 d64 causal', work: { flops: 1e9 }, threads: 2,
+      limit: fmaLimit,
+      ours: emptySide('not built', 'lmkit.kernels.attentionForward not in this build'),
+      peer: okSide(timing(60), { flops: 1e9 }, { name: 'PyTorch' }),
+      bar: { text: '>1× PyTorch', min: 1, strict: true },
+    }),
+    makeRow({
+      kernel: 'layernorm fwd', shape: '8192×768', work: { bytes: 1e8 }, threads: 2,
+      limit: { name: 'STREAM triad 2T', value: 20, unit: 'GB/s' },
+      ours: okSide(timing(4), { bytes: 1e8 }),
+      peer: emptySide('not installed', undefined, { name: 'PyTorch' }),
+      bar: { text: '≥1× PyTorch', min: 1 },
+    }),
+  ];
+}
+
+t.test('rows: rate from the median, speed = peer/ours, fraction of the limit', async (t) => {
+  const [gemm, attention, layernorm] = fakeRows();
+  t.equal(gemm!.speedup, 0.8);
+  t.ok(Math.abs(gemm!.ours.rate!.value - 2 * 1024 ** 3 / 0.010 / 1e9) < 1e-9, 'GFLOP/s from the median time');
+  t.ok(Math.abs(gemm!.limit!.oursFraction! - gemm!.ours.rate!.value / 400) < 1e-12);
+  t.equal(gemm!.bar!.status, 'PASS');
+  t.equal(attention!.speedup, null, 'no ratio without our figure');
+  t.equal(attention!.bar!.status, 'n/a');
+  t.equal(layernorm!.ours.rate!.unit, 'GB/s');
+  t.equal(layernorm!.ours.rate!.value, 25, '1e8 bytes in 4 ms');
+  t.equal(layernorm!.limit!.peerFraction, null);
+});
+
+t.test('bars: ≥ vs strict >, and the thread count a bar is set for', async (t) => {
+  t.equal(evaluateBar({ text: 'x', min: 1 }, 1, 2)!.status, 'PASS');
+  t.equal(evaluateBar({ text: 'x', min: 1, strict: true }, 1, 2)!.status, 'FAIL');
+  t.equal(evaluateBar({ text: 'x', min: 0.7, threads: 2 }, 0.69, 2)!.status, 'FAIL');
+  t.match(evaluateBar({ text: 'x', min: 0.7, threads: 2 }, 5, 1)!.status, /^n\/a \(set for 2 threads\)/);
+  t.equal(evaluateBar(null, 1, 2), null);
+});
+
+t.test('table: one line per row, statuses shown, pipes escaped', async (t) => {
+  const rows = fakeRows();
+  rows[0]!.shape = 'a|b';
+  const lines = renderTable(rows).split('\n');
+  t.equal(lines.length, 2 + rows.length);
+  const columns = (line: string) => line.split(/(?<!\\)\|/).length;
+  t.ok(lines.every((l) => columns(l) === columns(lines[0]!)), 'every line has the header column count');
+  t.match(lines[2]!, /\| gemm \| a\\\|b \| 10\.0 \/ 9\.00 \| 215 GFLOP\/s \| OpenBLAS \| 8\.00 \/ 7\.50 \|/);
+  t.match(lines[2]!, /0\.80× \| ≥0\.7× OpenBLAS at 2T: PASS \| 54% \/ 67% of peak FMA avx512 2T \|/);
+  t.match(lines[3]!, /\| not built \| — \| PyTorch \| 60\.0 \/ 60\.0 \|.*\| — \| >1× PyTorch: n\/a \|/);
+  t.match(lines[4]!, /\| PyTorch \| not installed \| — \| — \| ≥1× PyTorch: n\/a \| 125% \/ — of STREAM/);
+  t.equal(formatMs(0.01234), '0.012');
+  t.equal(formatMs(123.4), '123');
+});
+
+function fakeReport(): BenchReport {
+  return {
+    schema: RESULTS_SCHEMA,
+    suite: 'kernels',
+    date: '2025-01-02T03:04:05.000Z',
+    options: { quick: true, threads: 2, budgetMs: 200 },
+    machine: {
+      cpuModel: 'Test CPU', logicalCores: 2, isa: 'avx512', node: '20.0.0',
+      torch: null, openblas: '0.3.21', gitCommit: 'abc', gitDirty: false,
+    },
+    limits: { peakFma: { isa: 'avx512', results: [{ threads: 2, gflops: 400 }] }, stream: { error: 'no compiler' } },
+    peers: { torch: { status: 'not installed', install: 'apt-get install python3-torch' } },
+    rows: fakeRows(),
+    notes: ['PyTorch peer not available. Install: apt-get install python3-torch'],
+  };
+}
+
+t.test('report: machine line, limits, install hint, not-built and cache notes', async (t) => {
+  const text = renderReport(fakeReport());
+  t.match(text, /Test CPU, 2 logical cores; lmkit ISA avx512, 2 threads; .*torch not installed, OpenBLAS 0\.3\.21/);
+  t.match(text, /peak FMA \(avx512\) 2T: 400 GFLOP\/s; STREAM triad: no compiler/);
+  t.match(text, /- PyTorch peer not available\. Install: apt-get install python3-torch/);
+  t.match(text, /- not built .*: attention fwd\+bwd B4 H6 T512 d64 causal/);
+  t.match(text, /above 100% of STREAM/, 'layernorm at 125% of STREAM gets the cache note');
+});
+
+t.test('results file: date-suite name, quick suffix, JSON round trip', async (t) => {
+  t.equal(resultsPath('/r', 'kernels', { date: '2025-01-02' }), path.join('/r', 'bench', 'results', '2025-01-02-kernels.json'));
+  t.equal(resultsPath('/r', 'kernels', { date: '2025-01-02', quick: true }), path.join('/r', 'bench', 'results', '2025-01-02-kernels-quick.json'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmkit-bench-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const report = fakeReport();
+  const file = writeResults(path.join(dir, 'nested', 'out.json'), report);
+  const back = JSON.parse(fs.readFileSync(file, 'utf8'));
+  t.same(back, JSON.parse(JSON.stringify(report)));
+  t.equal(back.rows[0].bar.status, 'PASS');
+});
+
+t.test('command line: suites, --quick, --threads checks', async (t) => {
+  t.match(parseArgs([]), { suites: ['kernels'], quick: false, out: null });
+  t.match(parseArgs(['kernels', '--quick', '--threads', '3']), { suites: ['kernels'], quick: true, threads: 3 });
+  t.match(parseArgs(['--threads=1']), { threads: 1 });
+  t.throws(() => parseArgs(['--threads', '0']), new UsageError('Expected an integer 1..256 for --threads but received 0'));
+  t.throws(() => parseArgs(['--threads', '1.5']), /--threads but received 1\.5/);
+  t.throws(() => parseArgs(['--threads']), /--threads needs a value/);
+  t.throws(() => parseArgs(['--fast']), /Unknown option --fast/);
+  t.throws(() => parseArgs(['kernels', 'train', '--out', 'x.json']), /--out takes one suite/);
+});
+
+t.test('timing plan: budget, minimum samples, 4-budget cap', async (t) => {
+  t.equal(plannedReps(1, { budgetMs: 500 }), 500);
+  t.equal(plannedReps(0.001, { budgetMs: 500 }), 1000, 'capped at maxReps');
+  t.equal(plannedReps(300, { budgetMs: 500 }), 5, 'at least 5 samples');
+  t.equal(plannedReps(700, { budgetMs: 500 }), 2, 'but at most 4 budgets');
+  t.equal(plannedReps(5000, { budgetMs: 500 }), 1);
+  t.equal(median([3, 1, 2]), 2);
+  t.equal(median([4, 1, 3, 2]), 2.5);
+});
