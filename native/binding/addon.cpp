@@ -7,6 +7,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   using namespace lmkit::binding;
   registerRuntime(env, exports);
   registerGemm(env, exports);
+  registerLayerNorm(env, exports);
+  registerCrossEntropy(env, exports);
+  registerActivations(env, exports);
   return exports;
 }
 
