@@ -7,11 +7,17 @@
         "native/cpu/thread_pool.cpp",
         "native/cpu/gemm.cpp",
         "native/cpu/attention.cpp",
+        "native/cpu/layernorm.cpp",
+        "native/cpu/cross_entropy.cpp",
+        "native/cpu/activations.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
         "native/binding/gemm.cpp",
-        "native/binding/attention.cpp"
+        "native/binding/attention.cpp",
+        "native/binding/layernorm.cpp",
+        "native/binding/cross_entropy.cpp",
+        "native/binding/activations.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -7,6 +7,9 @@ import path from 'node:path';
 
 import type { GemmOptions, GemmBatchedOptions } from './kernels/gemm.js';
 import type { AttentionOptions } from './kernels/attention.js';
+import type { LayerNormOptions, NormShape, RmsNormOptions } from './kernels/layernorm.js';
+import type { CrossEntropyOptions, CrossEntropyResult, RowsShape } from './kernels/cross_entropy.js';
+import type { GeluOptions } from './kernels/activations.js';
 
 export interface CpuInfo {
   /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
@@ -37,6 +40,35 @@ export interface NativeAddon {
     dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
     lse: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, opts: AttentionOptions,
   ): void;
+  layerNormForward(
+    x: Float32Array, weight: Float32Array, bias: Float32Array,
+    out: Float32Array, mean: Float32Array, rstd: Float32Array, opts: LayerNormOptions,
+  ): void;
+  layerNormBackward(
+    dout: Float32Array, x: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array,
+    dx: Float32Array, dweight: Float32Array, dbias: Float32Array, opts: NormShape,
+  ): void;
+  rmsNormForward(x: Float32Array, weight: Float32Array, out: Float32Array, rstd: Float32Array, opts: RmsNormOptions): void;
+  rmsNormBackward(
+    dout: Float32Array, x: Float32Array, weight: Float32Array, rstd: Float32Array,
+    dx: Float32Array, dweight: Float32Array, opts: NormShape,
+  ): void;
+
+  softmaxCrossEntropy(
+    logits: Float32Array, targets: Int32Array, dlogits: Float32Array | null, opts: CrossEntropyOptions,
+  ): CrossEntropyResult;
+  tokenLogProbs(
+    logits: Float32Array, targets: Int32Array, logp: Float32Array, entropy: Float32Array | null, opts: RowsShape,
+  ): void;
+  tokenLogProbsBackward(
+    logits: Float32Array, targets: Int32Array, dlogp: Float32Array, dentropy: Float32Array | null,
+    dlogits: Float32Array, opts: RowsShape,
+  ): void;
+
+  geluForward(x: Float32Array, out: Float32Array, opts: GeluOptions): void;
+  geluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array, opts: GeluOptions): void;
+  siluForward(x: Float32Array, out: Float32Array): void;
+  siluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -41,6 +41,13 @@ void layerNormBackward(float* dx, float* dweight, float* dbias,
                        const float* mean, const float* rstd, int64_t rows,
                        int64_t cols);
 
+// RMSNorm (LLaMA): y = x·rstd·weight, rstd = 1/sqrt(mean(x²) + eps) [rows].
+void rmsNormForward(float* out, float* rstd, const float* x, const float* weight,
+                    int64_t rows, int64_t cols, float eps);
+// dx is overwritten; dweight accumulates (+=).
+void rmsNormBackward(float* dx, float* dweight, const float* dout, const float* x,
+                     const float* weight, const float* rstd, int64_t rows, int64_t cols);
+
 // ---------------------------------------------------------------- Attention
 // out = softmax(scale·Q·Kᵀ + mask)·V, fused with an online softmax
 // (FlashAttention): memory O(T·d), the T×T score matrix never exists.

@@ -1,3 +1,6 @@
 // lmkit.kernels: the native kernel contract (SPEC §2), one module per family.
 export * from './gemm.js';
 export * from './attention.js';
+export * from './layernorm.js';
+export * from './cross_entropy.js';
+export * from './activations.js';

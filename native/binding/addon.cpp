@@ -8,6 +8,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerRuntime(env, exports);
   registerGemm(env, exports);
   registerAttention(env, exports);
+  registerLayerNorm(env, exports);
+  registerCrossEntropy(env, exports);
+  registerActivations(env, exports);
   return exports;
 }
 

@@ -168,6 +168,10 @@ std::string Args::choice(const Napi::Object& opts, const char* name, const std::
   rangeError(op_ + ": expected one of " + list + " for " + name + " but received " + describe(v));
 }
 
+View<float> Args::optionalF32Option(const Napi::Object& opts, const char* name) {
+  return typedArray<float>(opts.Get(name), napi_float32_array, "Float32Array", name, true);
+}
+
 View<int32_t> Args::optionalI32Option(const Napi::Object& opts, const char* name) {
   return typedArray<int32_t>(opts.Get(name), napi_int32_array, "Int32Array", name, true);
 }

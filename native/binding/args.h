@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lmkit::binding {
@@ -55,6 +56,7 @@ class Args {
   std::string choice(const Napi::Object& opts, const char* name, const std::string& fallback,
                      const std::vector<std::string>& allowed);
   // Typed-array members of the options object.
+  View<float> optionalF32Option(const Napi::Object& opts, const char* name);
   View<int32_t> optionalI32Option(const Napi::Object& opts, const char* name);
   View<uint8_t> optionalU8Option(const Napi::Object& opts, const char* name);
 
@@ -71,6 +73,24 @@ class Args {
                       const char* otherName) {
     if (out.data == nullptr || other.data == nullptr) return;
     if (out.begin() < other.end() && other.begin() < out.end()) overlapError(outName, otherName);
+  }
+  // Each output disjoint from every input and from the other outputs.
+  using NamedF32 = std::pair<View<float>, const char*>;
+  void expectAllDisjoint(std::initializer_list<NamedF32> outputs,
+                         std::initializer_list<NamedF32> inputs) {
+    for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+      for (const NamedF32& in : inputs) expectDisjoint(o->first, o->second, in.first, in.second);
+      for (auto p = o + 1; p != outputs.end(); ++p)
+        expectDisjoint(o->first, o->second, p->first, p->second);
+    }
+  }
+  // Elementwise ops may write in place: out may be exactly `other`'s range,
+  // but a partial overlap would read values already overwritten.
+  template <class A, class B>
+  void expectSameOrDisjoint(const View<A>& out, const char* outName, const View<B>& other,
+                            const char* otherName) {
+    if (out.begin() == other.begin() && out.end() == other.end()) return;
+    expectDisjoint(out, outName, other, otherName);
   }
 
   [[noreturn]] void typeError(const std::string& message) const;

@@ -8,5 +8,8 @@ namespace lmkit::binding {
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerGemm(Napi::Env env, Napi::Object exports);
 void registerAttention(Napi::Env env, Napi::Object exports);
+void registerLayerNorm(Napi::Env env, Napi::Object exports);
+void registerCrossEntropy(Napi::Env env, Napi::Object exports);
+void registerActivations(Napi::Env env, Napi::Object exports);
 
 }  // namespace lmkit::binding

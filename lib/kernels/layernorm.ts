@@ -1,0 +1,74 @@
+// LayerNorm and RMSNorm over the last dim of row-major [rows, cols] Float32Arrays.
+import { addon } from '../native.js';
+
+export interface NormShape {
+  /** Rows normalized independently (may be 0). */
+  rows: number;
+  /** Features per row (≥ 1): the normalized dim. */
+  cols: number;
+}
+
+export interface LayerNormOptions extends NormShape {
+  /** Added to the variance before the square root (default 1e-5, PyTorch's). */
+  eps?: number;
+}
+
+export interface RmsNormOptions extends NormShape {
+  /** Added to mean(x²) before the square root (default 1e-6, LLaMA's). */
+  eps?: number;
+}
+
+/**
+ * out = (x − mean)·rstd·weight + bias per row; writes mean and rstd [rows]
+ * for the backward pass. Outputs must not overlap inputs.
+ */
+export function layerNormForward(
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array,
+  out: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  opts: LayerNormOptions,
+): void {
+  addon.layerNormForward(x, weight, bias, out, mean, rstd, opts);
+}
+
+/** Overwrites dx; ADDS into dweight and dbias (parameter gradients accumulate). */
+export function layerNormBackward(
+  dout: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dx: Float32Array,
+  dweight: Float32Array,
+  dbias: Float32Array,
+  opts: NormShape,
+): void {
+  addon.layerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, opts);
+}
+
+/** RMSNorm (LLaMA): out = x·rstd·weight, rstd = 1/sqrt(mean(x²) + eps), saved [rows]. */
+export function rmsNormForward(
+  x: Float32Array,
+  weight: Float32Array,
+  out: Float32Array,
+  rstd: Float32Array,
+  opts: RmsNormOptions,
+): void {
+  addon.rmsNormForward(x, weight, out, rstd, opts);
+}
+
+/** Overwrites dx; ADDS into dweight. */
+export function rmsNormBackward(
+  dout: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  rstd: Float32Array,
+  dx: Float32Array,
+  dweight: Float32Array,
+  opts: NormShape,
+): void {
+  addon.rmsNormBackward(dout, x, weight, rstd, dx, dweight, opts);
+}
