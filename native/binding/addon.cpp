@@ -7,6 +7,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   using namespace lmkit::binding;
   registerRuntime(env, exports);
   registerGemm(env, exports);
+  registerPpoLoss(env, exports);
+  registerEmbedding(env, exports);
+  registerBias(env, exports);
+  registerOptimizer(env, exports);
   return exports;
 }
 

@@ -7,5 +7,9 @@ namespace lmkit::binding {
 
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerGemm(Napi::Env env, Napi::Object exports);
+void registerPpoLoss(Napi::Env env, Napi::Object exports);
+void registerEmbedding(Napi::Env env, Napi::Object exports);
+void registerBias(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
 
 }  // namespace lmkit::binding
