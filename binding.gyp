@@ -10,6 +10,10 @@
         "native/cpu/layernorm.cpp",
         "native/cpu/cross_entropy.cpp",
         "native/cpu/activations.cpp",
+        "native/cpu/ppo_loss.cpp",
+        "native/cpu/embedding.cpp",
+        "native/cpu/bias.cpp",
+        "native/cpu/optimizer.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
@@ -17,7 +21,11 @@
         "native/binding/attention.cpp",
         "native/binding/layernorm.cpp",
         "native/binding/cross_entropy.cpp",
-        "native/binding/activations.cpp"
+        "native/binding/activations.cpp",
+        "native/binding/ppo_loss.cpp",
+        "native/binding/embedding.cpp",
+        "native/binding/bias.cpp",
+        "native/binding/optimizer.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -26,8 +34,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags": ["-O3", "-fno-math-errno", "-fvisibility=hidden"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions", "-fvisibility=hidden"],
+      "cflags": ["-O3", "-fno-math-errno", "-ffp-contract=off", "-fvisibility=hidden"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=off", "-fexceptions", "-fvisibility=hidden"],
       "ldflags": ["-pthread"]
     }
   ]

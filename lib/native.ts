@@ -10,6 +10,10 @@ import type { AttentionOptions } from './kernels/attention.js';
 import type { LayerNormOptions, NormShape, RmsNormOptions } from './kernels/layernorm.js';
 import type { CrossEntropyOptions, CrossEntropyResult, RowsShape } from './kernels/cross_entropy.js';
 import type { GeluOptions } from './kernels/activations.js';
+import type { PpoLossOptions, PpoStats, ValueLossOptions, ValueLossStats } from './kernels/ppo_loss.js';
+import type { EmbeddingOptions } from './kernels/embedding.js';
+import type { BiasOptions } from './kernels/bias.js';
+import type { AdamWOptions, ClipGradNormOptions } from './kernels/optimizer.js';
 
 export interface CpuInfo {
   /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
@@ -69,6 +73,23 @@ export interface NativeAddon {
   geluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array, opts: GeluOptions): void;
   siluForward(x: Float32Array, out: Float32Array): void;
   siluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array): void;
+  ppoLoss(
+    logp: Float32Array, oldLogp: Float32Array, refLogp: Float32Array | null, advantages: Float32Array,
+    mask: Float32Array, dlogp: Float32Array, opts: PpoLossOptions,
+  ): PpoStats;
+  valueLoss(
+    values: Float32Array, oldValues: Float32Array, returns: Float32Array, mask: Float32Array,
+    dvalues: Float32Array, opts: ValueLossOptions,
+  ): ValueLossStats;
+
+  embeddingForward(ids: Int32Array, weight: Float32Array, out: Float32Array, opts: EmbeddingOptions): void;
+  embeddingBackward(ids: Int32Array, dout: Float32Array, dweight: Float32Array, opts: EmbeddingOptions): void;
+
+  biasAdd(x: Float32Array, bias: Float32Array, opts: BiasOptions): void;
+  biasBackward(dout: Float32Array, dbias: Float32Array, opts: BiasOptions): void;
+
+  adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, opts: AdamWOptions): void;
+  clipGradNorm(grads: Float32Array[], opts: ClipGradNormOptions): number;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

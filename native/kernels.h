@@ -79,6 +79,9 @@ void attentionBackward(float* dq, float* dk, float* dv, const float* dout,
 // policy = −min(r·A, clip(r, 1−ε, 1+ε)·A); kl = k1: logp − refLogp,
 // k3: exp(refLogp − logp) − 1 − (refLogp − logp).
 // loss = Σ mask·(policy + klCoef·kl) / Σ mask (0 when the mask is empty).
+// Tokens with mask = 0 are skipped (dlogp = 0, NaN there is ignored); ties
+// and clipFrac follow torch/TRL (see cpu/ppo_loss.cpp). refLogp may be null
+// (no KL: kl = 0).
 enum class KlMode { K1, K3 };
 struct PpoOptions {
   int64_t rows, cols;
@@ -150,10 +153,14 @@ void biasBackward(float* dbias, const float* dout, int64_t rows, int64_t cols);
 // ---------------------------------------------------------------- Optimizer
 // One AdamW step (Loshchilov & Hutter), PyTorch's order of operations:
 //   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+//   (the moment updates fused into FMAs, as torch's AVX2 kernels do)
 //   p ← p − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
 // decayMask (may be null): weight decay applies only where mask[i] != 0.
+// Hyperparameters are double, as Python hands them to torch: 1 − β and
+// lr·wd must be formed before rounding to float32 (float(0.999) would put
+// 1 − β2 off by 5e-5 relative).
 struct AdamWOptions {
-  float lr, beta1, beta2, eps, weightDecay;
+  double lr, beta1, beta2, eps, weightDecay;
   int64_t step;  // 1-based, after increment
 };
 void adamwStep(float* param, float* m, float* v, const float* grad,

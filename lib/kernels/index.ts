@@ -4,3 +4,7 @@ export * from './attention.js';
 export * from './layernorm.js';
 export * from './cross_entropy.js';
 export * from './activations.js';
+export * from './ppo_loss.js';
+export * from './embedding.js';
+export * from './bias.js';
+export * from './optimizer.js';

@@ -11,6 +11,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerLayerNorm(env, exports);
   registerCrossEntropy(env, exports);
   registerActivations(env, exports);
+  registerPpoLoss(env, exports);
+  registerEmbedding(env, exports);
+  registerBias(env, exports);
+  registerOptimizer(env, exports);
   return exports;
 }
 

@@ -96,6 +96,20 @@ View<int32_t> Args::optionalI32(size_t index, const char* name) {
   return typedArray<int32_t>(info_[index], napi_int32_array, "Int32Array or null", name, true);
 }
 
+std::vector<View<float>> Args::f32List(size_t index, const char* name) {
+  Napi::Value v = info_[index];
+  if (!v.IsArray())
+    typeError(op_ + ": expected an Array of Float32Array for " + name + " but received " + describe(v));
+  Napi::Array array = v.As<Napi::Array>();
+  std::vector<View<float>> views;
+  views.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string element = std::string(name) + "[" + std::to_string(i) + "]";
+    views.push_back(typedArray<float>(array.Get(i), napi_float32_array, "Float32Array", element.c_str(), false));
+  }
+  return views;
+}
+
 Napi::Object Args::options(size_t index) {
   Napi::Value v = info_[index];
   if (v.IsUndefined()) return Napi::Object::New(info_.Env());
@@ -132,6 +146,13 @@ double Args::number(const Napi::Object& opts, const char* name, double fallback)
   if (!std::isfinite(d))
     rangeError(op_ + ": expected a finite number for " + name + " but received " + describe(v));
   return d;
+}
+
+double Args::requiredNumber(const Napi::Object& opts, const char* name) {
+  Napi::Value v = opts.Get(name);
+  if (v.IsUndefined())
+    typeError(op_ + ": expected a finite number for " + name + " but received undefined (it has no default)");
+  return number(opts, name, 0.0);
 }
 
 double Args::numberIn(const Napi::Object& opts, const char* name, double fallback, double lo,

@@ -42,6 +42,9 @@ class Args {
   // null/undefined give an empty view (data == nullptr).
   View<float> optionalF32(size_t index, const char* name);
   View<int32_t> optionalI32(size_t index, const char* name);
+  // A JS Array whose every element is a Float32Array (clipGradNorm's grads);
+  // messages name the element, e.g. "grads[2]".
+  std::vector<View<float>> f32List(size_t index, const char* name);
 
   // The options object at `index` (undefined means {}).
   Napi::Object options(size_t index);
@@ -52,6 +55,8 @@ class Args {
   // A finite number (NaN and ±Infinity rejected).
   double number(const Napi::Object& opts, const char* name, double fallback);
   double numberIn(const Napi::Object& opts, const char* name, double fallback, double lo, double hi);
+  // A finite number that must be present (undefined is a TypeError).
+  double requiredNumber(const Napi::Object& opts, const char* name);
   bool flag(const Napi::Object& opts, const char* name, bool fallback);
   std::string choice(const Napi::Object& opts, const char* name, const std::string& fallback,
                      const std::vector<std::string>& allowed);

@@ -11,5 +11,9 @@ void registerAttention(Napi::Env env, Napi::Object exports);
 void registerLayerNorm(Napi::Env env, Napi::Object exports);
 void registerCrossEntropy(Napi::Env env, Napi::Object exports);
 void registerActivations(Napi::Env env, Napi::Object exports);
+void registerPpoLoss(Napi::Env env, Napi::Object exports);
+void registerEmbedding(Napi::Env env, Napi::Object exports);
+void registerBias(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
 
 }  // namespace lmkit::binding

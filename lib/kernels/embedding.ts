@@ -1,0 +1,17 @@
+// Embedding gather and its scatter-add backward over a [vocab, dim] table.
+import { addon } from '../native.js';
+
+export interface EmbeddingOptions {
+  /** Row width; the table's length must be a multiple of it (vocab = length / dim). */
+  dim: number;
+}
+
+/** out[i, :] = weight[ids[i], :]; every id must be in [0, vocab). */
+export function embeddingForward(ids: Int32Array, weight: Float32Array, out: Float32Array, opts: EmbeddingOptions): void {
+  addon.embeddingForward(ids, weight, out, opts);
+}
+
+/** dweight[ids[i], :] += dout[i, :] (accumulates; repeated ids add up, in id order). */
+export function embeddingBackward(ids: Int32Array, dout: Float32Array, dweight: Float32Array, opts: EmbeddingOptions): void {
+  addon.embeddingBackward(ids, dout, dweight, opts);
+}
