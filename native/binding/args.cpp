@@ -27,8 +27,11 @@ std::string describe(const Napi::Value& value) {
   }
   if (value.IsArray()) return "Array";
   if (value.IsNumber()) {
+    const double d = value.As<Napi::Number>().DoubleValue();
+    if (std::isnan(d)) return "NaN";
+    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
     std::ostringstream s;
-    s << "number " << value.As<Napi::Number>().DoubleValue();
+    s << "number " << d;
     return s.str();
   }
   if (value.IsString()) return "string \"" + value.As<Napi::String>().Utf8Value().substr(0, 40) + "\"";
@@ -71,7 +74,8 @@ View<T> Args::typedArray(const Napi::Value& value, napi_typedarray_type type, co
                          const char* name, bool optional) {
   if (optional && (value.IsUndefined() || value.IsNull())) return {};
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-    typeError(op_ + ": expected a " + typeName + " for " + name + " but received " + describe(value));
+    const char* article = typeName[0] == 'I' ? "an " : "a ";
+    typeError(op_ + ": expected " + article + typeName + " for " + name + " but received " + describe(value));
   }
   Napi::TypedArray array = value.As<Napi::TypedArray>();
   View<T> v;

@@ -305,7 +305,7 @@ t.test('cross-entropy entry points reject bad arguments, naming them', async (t)
   neg[2] = -100;
   t.doesNotThrow(ce({}, { targets: neg }), 'ignoreIndex is accepted');
   t.throws(ce({ ignoreIndex: -1 }, { targets: neg }), { message: /targets\[2\] = -100 is outside \[0, vocab=5\) and is not ignoreIndex \(-1\)/ });
-  t.throws(ce({}, { targets: new Float32Array(rows) }), { name: 'TypeError', message: /expected a Int32Array for targets but received Float32Array/ });
+  t.throws(ce({}, { targets: new Float32Array(rows) }), { name: 'TypeError', message: /expected an Int32Array for targets but received Float32Array/ });
   t.throws(ce({}, { targets: new Int32Array(5) }), { name: 'RangeError', message: /targets has 5 elements, expected rows = 6/ });
   t.throws(ce({}, { logits: new Float32Array(29) }), { name: 'RangeError', message: /logits has 29 elements, expected rows\*vocab = 30/ });
   t.throws(ce({}, { dlogits: new Float32Array(0) }), { name: 'RangeError', message: /dlogits has 0 elements/ });

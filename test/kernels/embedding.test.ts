@@ -91,7 +91,7 @@ t.test('embedding rejects bad arguments with named errors', async (t) => {
   t.throws(() => embeddingBackward(new Int32Array([-1]), new Float32Array(2), weight, { dim: 2 }),
     { name: 'RangeError', message: /embeddingBackward: ids\[0\] = -1 is outside \[0, vocab=50\)/ });
   t.throws(() => embeddingForward(new Float32Array(4) as unknown as Int32Array, weight, new Float32Array(8), { dim: 2 }),
-    { name: 'TypeError', message: /embeddingForward: expected a Int32Array for ids but received Float32Array/ });
+    { name: 'TypeError', message: /embeddingForward: expected an Int32Array for ids but received Float32Array/ });
   t.throws(() => embeddingForward(new Int32Array(4), new Float32Array(101), new Float32Array(8), { dim: 2 }),
     { name: 'RangeError', message: /weight has 101 elements, not a multiple of dim = 2/ });
   t.throws(() => embeddingForward(new Int32Array(4), weight, new Float32Array(7), { dim: 2 }),

@@ -195,7 +195,7 @@ t.test('optimizer kernels reject bad arguments with named errors', async (t) => 
   t.throws(call({ grad: new Int32Array(4) }), { name: 'TypeError', message: /adamwStep: expected a Float32Array for grad but received Int32Array/ });
   t.throws(call({ v: f(3) }), { name: 'RangeError', message: /adamwStep: v has 3 elements, expected param.length = 4/ });
   t.throws(call({}, { step: 1 }), { name: 'TypeError', message: /adamwStep: expected a finite number for lr but received undefined/ });
-  t.throws(call({}, { lr: NaN, step: 1 }), { name: 'RangeError', message: /finite number for lr but received number nan/i });
+  t.throws(call({}, { lr: NaN, step: 1 }), { name: 'RangeError', message: /finite number for lr but received NaN/ });
   t.throws(call({}, { lr: -1, step: 1 }), { name: 'RangeError', message: /non-negative number for lr but received -1/ });
   t.throws(call({}, { lr: 1e-3, step: 0 }), { name: 'RangeError', message: /positive integer for step but received number 0/ });
   t.throws(call({}, { lr: 1e-3, step: 2.5 }), { name: 'RangeError', message: /positive integer for step but received number 2.5/ });

@@ -467,7 +467,7 @@ t.test('ppoLoss and valueLoss reject bad arguments with named errors', async (t)
   t.throws(call({}, { rows: 2.5, cols: 3 }), { name: 'RangeError', message: /integer for rows but received number 2.5/ });
   t.throws(call({}, { rows: 2, cols: -3 }), { name: 'RangeError', message: /integer for cols but received number -3/ });
   t.throws(call({}, { rows: 2 }), { name: 'TypeError', message: /for cols but received undefined/ });
-  t.throws(call({}, { ...ok, clipEps: NaN }), { name: 'RangeError', message: /finite number for clipEps but received number nan/i });
+  t.throws(call({}, { ...ok, clipEps: NaN }), { name: 'RangeError', message: /finite number for clipEps but received NaN/ });
   t.throws(call({}, { ...ok, clipEps: 1 }), { name: 'RangeError', message: /number in \(0, 1\) for clipEps but received 1/ });
   t.throws(call({}, { ...ok, clipEps: 0 }), { name: 'RangeError', message: /for clipEps/ });
   t.throws(call({}, { ...ok, klCoef: -0.1 }), { name: 'RangeError', message: /non-negative number for klCoef/ });
