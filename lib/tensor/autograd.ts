@@ -6,12 +6,24 @@
 import { ShapeError } from '../errors.js';
 import { Tensor } from './tensor.js';
 
+/**
+ * The gradient of a slice of an input: `values` for elements
+ * [offset, offset + values.length), zero elsewhere. Lets ops that read part
+ * of a tensor (narrow) skip materialising the zeros.
+ */
+export interface SegmentGrad {
+  offset: number;
+  values: Float32Array;
+}
+
+export type InputGrad = Float32Array | SegmentGrad | null;
+
 export interface GradFn {
   /** Op name, for error messages. */
   readonly name: string;
   readonly inputs: readonly Tensor[];
   /** Gradients w.r.t. each input (null where an input needs none). */
-  backward: ((gradOut: Float32Array) => (Float32Array | null)[]) | null;
+  backward: ((gradOut: Float32Array) => InputGrad[]) | null;
 }
 
 let gradEnabled = true;
@@ -41,7 +53,7 @@ export function record(
   out: Tensor,
   name: string,
   inputs: Tensor[],
-  backward: (gradOut: Float32Array) => (Float32Array | null)[],
+  backward: (gradOut: Float32Array) => InputGrad[],
 ): Tensor {
   out.gradFn = { name, inputs, backward };
   return out;
@@ -113,9 +125,17 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
     fn.inputs.forEach((input, i) => {
       const ig = inputGrads[i];
       if (!ig || !(input.gradFn || input.requiresGrad)) return;
-      const prev = grads.get(input);
-      if (prev) accumulate(prev, ig);
-      else grads.set(input, own(ig));
+      let prev = grads.get(input);
+      if (ig instanceof Float32Array) {
+        if (prev) accumulate(prev, ig);
+        else grads.set(input, own(ig));
+        return;
+      }
+      if (!prev) {
+        prev = own(new Float32Array(input.size));
+        grads.set(input, prev);
+      }
+      accumulate(prev.subarray(ig.offset, ig.offset + ig.values.length), ig.values);
     });
     t.gradFn = null;
   }

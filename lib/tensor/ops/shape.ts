@@ -79,3 +79,18 @@ function permuteInto(out: Float32Array, src: Float32Array, shape: Shape, perm: r
     }
   }
 }
+
+/**
+ * Entries [start, start + length) of the first axis, sharing the data (no
+ * copy). The backward hands back a segment gradient, not a full-size buffer.
+ */
+export function narrow(a: Tensor, start: number, length: number): Tensor {
+  const first = a.shape[0] ?? 0;
+  if (a.ndim === 0 || !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > first)
+    throw new ShapeError('SHAPE_INVALID', `narrow: [${start}, ${start + length}) is outside the first axis of [${a.shape.join(', ')}]`);
+  const inner = first === 0 ? 0 : a.size / first;
+  const offset = start * inner;
+  const t = new Tensor(a.data.subarray(offset, offset + length * inner), [length, ...a.shape.slice(1)]);
+  if (needsGrad(a)) record(t, 'narrow', [a], (g) => [{ offset, values: g }]);
+  return t;
+}
