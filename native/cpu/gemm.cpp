@@ -1,19 +1,52 @@
 // GEMM: C[m×n] = alpha·op(A)·op(B) + beta·C (row-major, op = identity or ᵀ).
 //
-// Work split: C is cut into row panels of kRowGrain rows, one task each; every
-// element of C is produced by one task with a fixed k order, so the result
-// does not depend on the thread count.
+// Layout: A is m×k (k×m when transA), B is k×n (n×k when transB), C is m×n,
+// all contiguous. beta = 0 never reads C; alpha = 0 or k = 0 gives beta·C.
 //
-// Scalar path: an i-k-j loop over a row panel (the inner j loop is unit
-// stride in B and C, which compilers vectorize with baseline SSE).
+// Scalar path (the reference): row panels of kRowGrain rows, one task each,
+// an i-k-j loop (unit stride in B and C) or i-j-k dot products for Bᵀ.
+//
+// Fast paths (AVX-512, AVX2), after BLIS / OpenBLAS:
+//   * Packing absorbs the transposes. op(A) is copied into MR-row panels
+//     (for each p, MR consecutive values) and op(B) into NR-column panels
+//     (for each p, NR consecutive values), zero-padded at the m and n edges,
+//     cut into kKc-deep blocks. k itself is never padded.
+//   * A register-blocked micro-kernel computes an MR×NR tile of C from one
+//     A panel and one B panel: per p, NR/16 vector loads of B, MR broadcasts
+//     of A, MR·NR/16 FMAs (AVX-512 12×32 in 24 zmm accumulators; AVX2 6×16
+//     in 12 ymm).
+//   * Cache blocking: a B micro-panel (kKc×NR = 32 KB) stays in L1 while the
+//     micro-kernel walks down the A panels of a tile (tile·kKc floats, in L2).
+//   * Decode shapes (m ≤ kSmallM, AVX-512): packing B would cost more than
+//     the product, so B is streamed once in place: B rows against broadcast
+//     A for op(B) = B, dot products along k for op(B) = Bᵀ.
+//
+// Work split: packing runs as one task per panel; the product as one task
+// per C tile (TM×TN, sizes chosen from the shape alone). A task owns its
+// tile and walks k blocks in order, and every element's arithmetic is the
+// same whatever the tiling, so results are bitwise independent of the thread
+// count. Packed buffers are allocated per call (no shared state: two callers
+// on different threads never share memory).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
 #include "kernels.h"
 
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own
+// _mm512_undefined_ps() inside shuffles and reductions (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace lmkit {
 namespace {
+
+// ---------------------------------------------------------------- scalar reference
 
 constexpr int64_t kRowGrain = 16;
 
@@ -60,27 +93,432 @@ void gemmRowsScalar(float* c, const float* a, const float* b, const GemmShape& s
   }
 }
 
-void gemmRows(float* c, const float* a, const float* b, const GemmShape& s, int64_t i0, int64_t i1) {
-  gemmRowsScalar(c, a, b, s, i0, i1);
+void gemmScalar(float* c, const float* a, const float* b, const GemmShape& s) {
+  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { gemmRowsScalar(c, a, b, s, i0, i1); });
+}
+
+// ---------------------------------------------------------------- packing
+
+// Depth of a packed block: a 32-column B micro-panel of kKc rows is 32 KB,
+// two thirds of the 48 KB L1, leaving room for the A panel streaming past.
+constexpr int64_t kKc = 256;
+// Packed A + B of one super-block (a run of k blocks packed together) stays
+// under this many floats (16 MB), so huge products do not double memory use.
+constexpr int64_t kPackBudget = int64_t{4} << 20;
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float, FreeDeleter>;
+
+// 64-byte aligned floats: packed panels are read with aligned vector loads.
+Buffer allocFloats(int64_t count) {
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return Buffer(static_cast<float*>(p));
+}
+
+// Rows [i0, i0+mr) of op(A), depths [p0, p0+kc), as kc groups of mr values;
+// rows past m are zero.
+void packAPanel(float* dst, const float* a, const GemmShape& s, int64_t i0, int mr, int64_t p0,
+                int64_t kc) {
+  const int64_t rows = std::min<int64_t>(mr, s.m - i0);
+  if (s.transA) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = a + (p0 + p) * s.m + i0;
+      float* d = dst + p * mr;
+      int64_t r = 0;
+      for (; r < rows; ++r) d[r] = src[r];
+      for (; r < mr; ++r) d[r] = 0.0f;
+    }
+  } else {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = a + (i0 + r) * s.k + p0;
+      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
+    }
+    for (int64_t r = rows; r < mr; ++r)
+      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
+  }
+}
+
+// Columns [j0, j0+nr) of op(B), depths [p0, p0+kc), as kc groups of nr values;
+// columns past n are zero.
+void packBPanel(float* dst, const float* b, const GemmShape& s, int64_t j0, int nr, int64_t p0,
+                int64_t kc) {
+  const int64_t cols = std::min<int64_t>(nr, s.n - j0);
+  if (!s.transB) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = b + (p0 + p) * s.n + j0;
+      float* d = dst + p * nr;
+      int64_t j = 0;
+      for (; j < cols; ++j) d[j] = src[j];
+      for (; j < nr; ++j) d[j] = 0.0f;
+    }
+  } else {
+    for (int64_t j = 0; j < cols; ++j) {
+      const float* src = b + (j0 + j) * s.k + p0;
+      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
+    }
+    for (int64_t j = cols; j < nr; ++j)
+      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+  }
+}
+
+// ---------------------------------------------------------------- micro-kernels
+
+// C tile (rows × cols valid of MR×NR) = alpha·Σ_p ap[p·MR + r]·bp[p·NR + j]
+// + beta·C. The blocked driver passes beta = 1 for every k block after the
+// first; beta = 0 never reads C.
+using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
+                             int rows, int cols, float alpha, float beta);
+
+// AVX-512: 12×32. 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm;
+// 12 broadcasts and 2 loads feed 24 FMAs per k step.
+constexpr int kMr512 = 12;
+constexpr int kNr512 = 32;
+
+LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, float* c,
+                                           int64_t ldc, int rows, int cols, float alpha,
+                                           float beta) {
+  constexpr int MR = kMr512;
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_load_ps(bp);
+    const __m512 b1 = _mm512_load_ps(bp + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(ap[r]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+    ap += MR;
+    bp += kNr512;
+  }
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; ++r) {
+    if (r < rows) {
+      float* cr = c + r * ldc;
+      __m512 v0 = _mm512_mul_ps(acc0[r], va);
+      __m512 v1 = _mm512_mul_ps(acc1[r], va);
+      if (beta != 0.0f) {
+        v0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, cr), vb, v0);
+        v1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, cr + 16), vb, v1);
+      }
+      _mm512_mask_storeu_ps(cr, m0, v0);
+      _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+  }
+}
+
+// AVX2: 6×16. 12 accumulators + 2 B vectors + 1 broadcast of 16 ymm.
+constexpr int kMr256 = 6;
+constexpr int kNr256 = 16;
+
+// maskload/maskstore lane masks: kLaneMask + 8 − count enables `count` lanes.
+alignas(64) const int32_t kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, float* c,
+                                       int64_t ldc, int rows, int cols, float alpha, float beta) {
+  constexpr int MR = kMr256;
+  __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(bp);
+    const __m256 b1 = _mm256_load_ps(bp + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      const __m256 av = _mm256_broadcast_ss(ap + r);
+      acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+    }
+    ap += MR;
+    bp += kNr256;
+  }
+  const __m256i m0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::min(cols, 8)));
+  const __m256i m1 =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::max(0, std::min(cols - 8, 8))));
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) {
+    if (r < rows) {
+      float* cr = c + r * ldc;
+      __m256 v0 = _mm256_mul_ps(acc0[r], va);
+      __m256 v1 = _mm256_mul_ps(acc1[r], va);
+      if (beta != 0.0f) {
+        v0 = _mm256_fmadd_ps(_mm256_maskload_ps(cr, m0), vb, v0);
+        v1 = _mm256_fmadd_ps(_mm256_maskload_ps(cr + 8, m1), vb, v1);
+      }
+      _mm256_maskstore_ps(cr, m0, v0);
+      _mm256_maskstore_ps(cr + 8, m1, v1);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- blocked driver
+
+struct Blocking {
+  MicroKernel kernel;
+  int mr, nr;
+};
+
+// Tile sizes from the shape alone (never the thread count): up to 16 A panels
+// by 8 B panels, narrowed until there are ≥ 16 tiles when the shape allows,
+// so 2–3 threads stay balanced on skinny products.
+struct Tiling {
+  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
+};
+
+Tiling planTiles(const GemmShape& s, const Blocking& bl) {
+  Tiling t;
+  t.mPanels = (s.m + bl.mr - 1) / bl.mr;
+  t.nPanels = (s.n + bl.nr - 1) / bl.nr;
+  t.tm = std::min<int64_t>(t.mPanels, 16);
+  t.mTiles = (t.mPanels + t.tm - 1) / t.tm;
+  const int64_t wantNTiles = (16 + t.mTiles - 1) / t.mTiles;
+  t.tn = std::clamp<int64_t>(t.nPanels / wantNTiles, 1, 8);
+  t.nTiles = (t.nPanels + t.tn - 1) / t.tn;
+  return t;
+}
+
+void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
+  const Tiling t = planTiles(s, bl);
+  const int64_t mPad = t.mPanels * bl.mr;
+  const int64_t nPad = t.nPanels * bl.nr;
+  // k super-block: whole kKc blocks whose packed A and B fit the budget.
+  const int64_t superK =
+      std::max<int64_t>(kKc, std::min<int64_t>(s.k, kPackBudget / (mPad + nPad)) / kKc * kKc);
+  const int64_t depth = std::min(superK, s.k);
+  Buffer apack = allocFloats(mPad * depth);
+  Buffer bpack = allocFloats(nPad * depth);
+
+  for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
+    const int64_t qk = std::min(superK, s.k - q0);
+    // Block starting at depth d (relative to q0) holds panel i at
+    // pack + d·pad + i·(panel width)·kc.
+    cpu::parallelFor(t.mPanels + t.nPanels, [&](int64_t task) {
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d);
+        if (task < t.mPanels)
+          packAPanel(apack.get() + d * mPad + task * bl.mr * kc, a, s, task * bl.mr, bl.mr, q0 + d, kc);
+        else {
+          const int64_t jp = task - t.mPanels;
+          packBPanel(bpack.get() + d * nPad + jp * bl.nr * kc, b, s, jp * bl.nr, bl.nr, q0 + d, kc);
+        }
+      }
+    });
+    cpu::parallelFor(t.mTiles * t.nTiles, [&](int64_t task) {
+      const int64_t ip0 = (task / t.nTiles) * t.tm, ip1 = std::min(ip0 + t.tm, t.mPanels);
+      const int64_t jp0 = (task % t.nTiles) * t.tn, jp1 = std::min(jp0 + t.tn, t.nPanels);
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d);
+        const float beta = q0 + d == 0 ? s.beta : 1.0f;
+        const float* ablock = apack.get() + d * mPad;
+        const float* bblock = bpack.get() + d * nPad;
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
+          for (int64_t ip = ip0; ip < ip1; ++ip) {
+            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
+            bl.kernel(kc, ablock + ip * bl.mr * kc, bblock + jp * bl.nr * kc,
+                      c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+          }
+        }
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- decode shapes (AVX-512)
+
+// m ≤ kSmallM: one pass over B in place. Tasks are column chunks of op(B).
+constexpr int64_t kSmallM = 8;
+constexpr int64_t kSmallChunkN = 64;   // columns per task, op(B) = B
+constexpr int64_t kSmallChunkNt = 16;  // columns per task, op(B) = Bᵀ
+// Rows of B ahead to prefetch: each B row segment lies on its own page, out
+// of reach of the hardware's in-page streamer.
+constexpr int64_t kPrefetchRows = 8;
+
+// C[i, j0..j0+16·NV) for RI rows of A (row-major m×k, ap), op(B) = B.
+template <int RI, int NV>
+LMKIT_TARGET_AVX512 void smallRowsAvx512(float* c, const float* ap, const float* b, const GemmShape& s,
+                                         int64_t i0, int64_t j0, int cols) {
+  __m512 acc[RI][NV];
+  __mmask16 mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int left = cols - 16 * v;
+    mask[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) acc[r][v] = _mm512_setzero_ps();
+  }
+  const float* arow = ap + i0 * s.k;
+  const float* bp = b + j0;
+  for (int64_t p = 0; p < s.k; ++p, bp += s.n) {
+    if (p + kPrefetchRows < s.k) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * s.n + 16 * v), _MM_HINT_T0);
+    }
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) {
+      const __m512 av = _mm512_set1_ps(arow[r * s.k + p]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(s.alpha);
+  const __m512 vb = _mm512_set1_ps(s.beta);
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    float* cr = c + (i0 + r) * s.n + j0;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __m512 out = _mm512_mul_ps(acc[r][v], va);
+      if (s.beta != 0.0f) out = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), vb, out);
+      _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
+    }
+  }
+}
+
+// C[i, j..j+RJ) for RI rows of A, op(B) = Bᵀ: dot products along k, 16 lanes
+// at a time, reduced at the end.
+template <int RI, int RJ>
+LMKIT_TARGET_AVX512 void smallDotsAvx512(float* c, const float* ap, const float* b, const GemmShape& s,
+                                         int64_t i0, int64_t j0) {
+  __m512 acc[RI][RJ];
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < s.k; p += 16) {
+    const __mmask16 m = s.k - p >= 16 ? __mmask16(0xffff) : __mmask16((1u << (s.k - p)) - 1);
+    __m512 bv[RJ];
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) bv[q] = _mm512_maskz_loadu_ps(m, b + (j0 + q) * s.k + p);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) {
+      const __m512 av = _mm512_maskz_loadu_ps(m, ap + (i0 + r) * s.k + p);
+#pragma GCC unroll 4
+      for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    float* cr = c + (i0 + r) * s.n + j0;
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) {
+      const float dot = _mm512_reduce_add_ps(acc[r][q]);
+      cr[q] = s.beta == 0.0f ? s.alpha * dot : s.alpha * dot + s.beta * cr[q];
+    }
+  }
+}
+
+// Row groups: up to 4 rows × 64 columns, or 5–8 rows × 32 columns (16 zmm
+// accumulators either way).
+template <int RI>
+LMKIT_TARGET_AVX512 void smallRowGroup(float* c, const float* ap, const float* b, const GemmShape& s,
+                                       int64_t j0, int64_t j1) {
+  constexpr int NV = RI <= 4 ? 4 : 2;
+  for (int64_t j = j0; j < j1; j += 16 * NV)
+    smallRowsAvx512<RI, NV>(c, ap, b, s, 0, j, static_cast<int>(std::min<int64_t>(16 * NV, j1 - j)));
+}
+
+template <int RI>
+LMKIT_TARGET_AVX512 void smallDotGroup(float* c, const float* ap, const float* b, const GemmShape& s,
+                                       int64_t j0, int64_t j1) {
+  constexpr int RJ = RI <= 4 ? 4 : 2;
+  int64_t j = j0;
+  for (; j + RJ <= j1; j += RJ) smallDotsAvx512<RI, RJ>(c, ap, b, s, 0, j);
+  for (; j < j1; ++j) smallDotsAvx512<RI, 1>(c, ap, b, s, 0, j);
+}
+
+template <int RI>
+void smallChunk(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t j1) {
+  if (s.transB) smallDotGroup<RI>(c, ap, b, s, j0, j1);
+  else smallRowGroup<RI>(c, ap, b, s, j0, j1);
+}
+
+void gemmSmallMAvx512(float* c, const float* a, const float* b, const GemmShape& s) {
+  // op(A) as a contiguous m×k block (absorbs transA; at most 8 rows).
+  Buffer apack;
+  const float* ap = a;
+  if (s.transA) {
+    apack = allocFloats(s.m * s.k);
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t p = 0; p < s.k; ++p) apack.get()[i * s.k + p] = a[p * s.m + i];
+    ap = apack.get();
+  }
+  const int64_t chunk = s.transB ? kSmallChunkNt : kSmallChunkN;
+  cpu::parallelRange(s.n, chunk, [&](int64_t j0, int64_t j1) {
+    switch (s.m) {
+      case 1: smallChunk<1>(c, ap, b, s, j0, j1); break;
+      case 2: smallChunk<2>(c, ap, b, s, j0, j1); break;
+      case 3: smallChunk<3>(c, ap, b, s, j0, j1); break;
+      case 4: smallChunk<4>(c, ap, b, s, j0, j1); break;
+      case 5: smallChunk<5>(c, ap, b, s, j0, j1); break;
+      case 6: smallChunk<6>(c, ap, b, s, j0, j1); break;
+      case 7: smallChunk<7>(c, ap, b, s, j0, j1); break;
+      default: smallChunk<8>(c, ap, b, s, j0, j1); break;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- dispatch
+
+// beta·C when no product is needed (alpha = 0 or k = 0), as BLAS does.
+void scaleOnly(float* c, const GemmShape& s) {
+  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { scaleRows(c, s, i0, i1); });
+}
+
+void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) {
+  const cpu::Isa isa = cpu::activeIsa();
+  if (isa == cpu::Isa::Scalar) return gemmScalar(c, a, b, s);
+  if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
+  if (isa == cpu::Isa::Avx512) {
+    if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
+    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512, kMr512, kNr512});
+  }
+  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, kMr256, kNr256});
 }
 
 }  // namespace
 
 void gemm(float* c, const float* a, const float* b, const GemmShape& s) {
   if (s.m == 0 || s.n == 0) return;
-  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { gemmRows(c, a, b, s, i0, i1); });
+  gemmDispatch(c, a, b, s);
 }
 
 void gemmBatched(float* c, const float* a, const float* b, const GemmShape& s,
                  const GemmBatch& batch) {
   if (s.m == 0 || s.n == 0) return;
-  const int64_t panels = (s.m + kRowGrain - 1) / kRowGrain;
-  cpu::parallelFor(batch.batch * panels, [&](int64_t t) {
-    const int64_t bi = t / panels;
-    const int64_t i0 = (t % panels) * kRowGrain;
-    const int64_t i1 = i0 + kRowGrain < s.m ? i0 + kRowGrain : s.m;
-    gemmRows(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s, i0, i1);
-  });
+  if (cpu::activeIsa() == cpu::Isa::Scalar) {
+    const int64_t panels = (s.m + kRowGrain - 1) / kRowGrain;
+    cpu::parallelFor(batch.batch * panels, [&](int64_t t) {
+      const int64_t bi = t / panels;
+      const int64_t i0 = (t % panels) * kRowGrain;
+      const int64_t i1 = i0 + kRowGrain < s.m ? i0 + kRowGrain : s.m;
+      gemmRowsScalar(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s, i0, i1);
+    });
+    return;
+  }
+  // Small products: one task per matrix (its own loops then run inline);
+  // large ones: one matrix at a time, each spread over the pool.
+  auto one = [&](int64_t bi) {
+    gemmDispatch(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s);
+  };
+  if (s.m * s.n * s.k <= (int64_t{1} << 21)) cpu::parallelFor(batch.batch, [&](int64_t bi) { one(bi); });
+  else
+    for (int64_t bi = 0; bi < batch.batch; ++bi) one(bi);
 }
 
 }  // namespace lmkit
