@@ -119,89 +119,149 @@ Buffer allocFloats(int64_t count) {
   return Buffer(static_cast<float*>(p));
 }
 
-// Rows [i0, i0+mr) of op(A), depths [p0, p0+kc), as kc groups of mr values;
-// rows past m are zero.
-void packAPanel(float* dst, const float* a, const GemmShape& s, int64_t i0, int mr, int64_t p0,
-                int64_t kc) {
-  const int64_t rows = std::min<int64_t>(mr, s.m - i0);
-  if (s.transA) {
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = a + (p0 + p) * s.m + i0;
-      float* d = dst + p * mr;
-      int64_t r = 0;
-      for (; r < rows; ++r) d[r] = src[r];
-      for (; r < mr; ++r) d[r] = 0.0f;
+// Scratch for packed panels, one per calling thread and kept between calls
+// (a fresh multi-megabyte allocation per call costs page faults every time).
+// A thread runs one product at a time, so its scratch is never shared: the
+// pool's workers only read the caller's. Requests above the budget (huge
+// m + n) are served by a one-off allocation instead of growing the cache.
+class Scratch {
+ public:
+  float* get(int64_t count) {
+    if (count > capacity_) {
+      buffer_ = allocFloats(count);
+      capacity_ = count;
     }
-  } else {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* src = a + (i0 + r) * s.k + p0;
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
-    }
-    for (int64_t r = rows; r < mr; ++r)
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
+    return buffer_.get();
+  }
+
+ private:
+  Buffer buffer_;
+  int64_t capacity_ = 0;
+};
+thread_local Scratch tlsScratch;
+
+// A panel of `w` rows or columns of a matrix is packed as kc groups of w
+// values: dst[p·w + r] = element r at depth p, zero for r ≥ valid.
+//
+// packCopy: the w values of one depth are contiguous in the source
+// (op(A) = Aᵀ, op(B) = B): src[p·ld + r].
+void packCopy(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* from = src + p * ld;
+    float* to = dst + p * w;
+    int64_t r = 0;
+    for (; r < valid; ++r) to[r] = from[r];
+    for (; r < w; ++r) to[r] = 0.0f;
   }
 }
 
-// Columns [j0, j0+nr) of op(B), depths [p0, p0+kc), as kc groups of nr values;
-// columns past n are zero.
-void packBPanel(float* dst, const float* b, const GemmShape& s, int64_t j0, int nr, int64_t p0,
-                int64_t kc) {
-  const int64_t cols = std::min<int64_t>(nr, s.n - j0);
-  if (!s.transB) {
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = b + (p0 + p) * s.n + j0;
-      float* d = dst + p * nr;
-      int64_t j = 0;
-      for (; j < cols; ++j) d[j] = src[j];
-      for (; j < nr; ++j) d[j] = 0.0f;
+// packTranspose: each of the w vectors is contiguous along depth
+// (op(A) = A, op(B) = Bᵀ): src[r·ld + p].
+void packTransposeScalar(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
+  for (int64_t r = 0; r < valid; ++r) {
+    const float* from = src + r * ld;
+    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = from[p];
+  }
+  for (int64_t r = valid; r < w; ++r)
+    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = 0.0f;
+}
+
+// In-register transpose of 16 rows of 16 floats: v[i] lane j ↔ v[j] lane i.
+LMKIT_TARGET_AVX512 inline void transpose16x16(__m512 v[16]) {
+  __m512 t[16], u[16], x[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 4; ++i) {
+      x[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+      x[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xdd);
     }
-  } else {
-    for (int64_t j = 0; j < cols; ++j) {
-      const float* src = b + (j0 + j) * s.k + p0;
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
-    }
-    for (int64_t j = cols; j < nr; ++j)
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
+  for (int i = 0; i < 8; ++i) {
+    v[i] = _mm512_shuffle_f32x4(x[i], x[8 + i], 0x88);
+    v[8 + i] = _mm512_shuffle_f32x4(x[i], x[8 + i], 0xdd);
   }
 }
+
+// packTranspose in 16×16 blocks: 16 depths of up to 16 vectors are loaded,
+// transposed in registers and stored as 16 groups (masked to the panel width).
+LMKIT_TARGET_AVX512 void packTransposeAvx512(float* dst, const float* src, int64_t ld, int64_t valid, int w,
+                                             int64_t kc) {
+  for (int64_t p = 0; p < kc; p += 16) {
+    const int64_t depths = std::min<int64_t>(16, kc - p);
+    const __mmask16 pmask = depths == 16 ? __mmask16(0xffff) : __mmask16((1u << depths) - 1);
+    for (int r0 = 0; r0 < w; r0 += 16) {
+      const int width = std::min(16, w - r0);
+      const __mmask16 rmask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        v[i] = r0 + i < valid && i < width ? _mm512_maskz_loadu_ps(pmask, src + (r0 + i) * ld + p)
+                                           : _mm512_setzero_ps();
+      transpose16x16(v);
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; ++q)
+        if (q < depths) _mm512_mask_storeu_ps(dst + (p + q) * w + r0, rmask, v[q]);
+    }
+  }
+}
+
+using PackFn = void (*)(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc);
 
 // ---------------------------------------------------------------- micro-kernels
 
-// C tile (rows × cols valid of MR×NR) = alpha·Σ_p ap[p·MR + r]·bp[p·NR + j]
-// + beta·C. The blocked driver passes beta = 1 for every k block after the
-// first; beta = 0 never reads C.
-using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
-                             int rows, int cols, float alpha, float beta);
+// C tile (rows × cols valid of MR×NR) = alpha·Σ_p ap[p·MR + r]·bp[p·ldb + j]
+// + beta·C. bp is a packed panel (ldb = NR) or, for AVX-512, B itself
+// (ldb = n; columns past `cols` are never read). The blocked driver passes
+// beta = 1 for every k block after the first; beta = 0 never reads C.
+using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, int64_t ldb, float* c,
+                             int64_t ldc, int rows, int cols, float alpha, float beta);
 
 // AVX-512: 12×32. 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm;
 // 12 broadcasts and 2 loads feed 24 FMAs per k step.
 constexpr int kMr512 = 12;
 constexpr int kNr512 = 32;
 
-LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, float* c,
-                                           int64_t ldc, int rows, int cols, float alpha,
+LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, int64_t ldb,
+                                           float* c, int64_t ldc, int rows, int cols, float alpha,
                                            float beta) {
   constexpr int MR = kMr512;
+  // Column masks, for B loads (a packed panel's padding reads as zeros either
+  // way) and for C.
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
   __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = acc1[r] = _mm512_setzero_ps();
+    // The C tile is needed only at the end; start fetching it now.
+    if (r < rows) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+    }
+  }
   for (int64_t p = 0; p < kc; ++p) {
-    const __m512 b0 = _mm512_load_ps(bp);
-    const __m512 b1 = _mm512_load_ps(bp + 16);
-#pragma GCC unroll 12
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp);
+    const __m512 b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(ap[r]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
     }
     ap += MR;
-    bp += kNr512;
+    bp += ldb;
   }
-  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 12
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     if (r < rows) {
       float* cr = c + r * ldc;
@@ -224,8 +284,8 @@ constexpr int kNr256 = 16;
 // maskload/maskstore lane masks: kLaneMask + 8 − count enables `count` lanes.
 alignas(64) const int32_t kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
-LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, float* c,
-                                       int64_t ldc, int rows, int cols, float alpha, float beta) {
+LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, int64_t ldb,
+                                       float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
   constexpr int MR = kMr256;
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 6
@@ -240,7 +300,7 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
       acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
     }
     ap += MR;
-    bp += kNr256;
+    bp += ldb;  // always a packed panel: AVX2 has no cheap masked load
   }
   const __m256i m0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::min(cols, 8)));
   const __m256i m1 =
@@ -268,50 +328,74 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
 struct Blocking {
   MicroKernel kernel;
   int mr, nr;
+  PackFn packTranspose;
+  // The micro-kernel may read op(B) = B in place (masked loads).
+  bool readsB;
 };
 
-// Tile sizes from the shape alone (never the thread count): up to 16 A panels
-// by 8 B panels, narrowed until there are ≥ 16 tiles when the shape allows,
-// so 2–3 threads stay balanced on skinny products.
+// With few A panels to reuse it, packing B costs as much as the product
+// (tokens×768 · 768×3072 at 64 tokens): up to this many rows, a kernel that
+// can read B in place does so. Results are the same either way.
+constexpr int64_t kInPlaceBMaxM = 128;
+
+// Tile sizes from the shape alone (never the thread count): at most 16 A
+// panels by 8 B panels, split evenly, and narrowed until there are ≥ 16 tiles
+// when the shape allows, so 2–3 threads stay balanced on skinny products.
 struct Tiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
 };
 
 Tiling planTiles(const GemmShape& s, const Blocking& bl) {
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
   Tiling t;
-  t.mPanels = (s.m + bl.mr - 1) / bl.mr;
-  t.nPanels = (s.n + bl.nr - 1) / bl.nr;
-  t.tm = std::min<int64_t>(t.mPanels, 16);
-  t.mTiles = (t.mPanels + t.tm - 1) / t.tm;
-  const int64_t wantNTiles = (16 + t.mTiles - 1) / t.mTiles;
-  t.tn = std::clamp<int64_t>(t.nPanels / wantNTiles, 1, 8);
-  t.nTiles = (t.nPanels + t.tn - 1) / t.tn;
+  t.mPanels = ceilDiv(s.m, bl.mr);
+  t.nPanels = ceilDiv(s.n, bl.nr);
+  t.mTiles = ceilDiv(t.mPanels, 16);
+  t.tm = ceilDiv(t.mPanels, t.mTiles);
+  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
+  t.tn = ceilDiv(t.nPanels, nTiles);
+  t.nTiles = ceilDiv(t.nPanels, t.tn);
   return t;
 }
 
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
   const Tiling t = planTiles(s, bl);
   const int64_t mPad = t.mPanels * bl.mr;
-  const int64_t nPad = t.nPanels * bl.nr;
+  const bool packB = !(bl.readsB && !s.transB && s.m <= kInPlaceBMaxM);
+  const int64_t nPad = packB ? t.nPanels * bl.nr : 0;
   // k super-block: whole kKc blocks whose packed A and B fit the budget.
   const int64_t superK =
       std::max<int64_t>(kKc, std::min<int64_t>(s.k, kPackBudget / (mPad + nPad)) / kKc * kKc);
   const int64_t depth = std::min(superK, s.k);
-  Buffer apack = allocFloats(mPad * depth);
-  Buffer bpack = allocFloats(nPad * depth);
+  // A's panels, then B's from the next 64-byte boundary (B is read with
+  // aligned loads).
+  const int64_t aFloats = (mPad * depth + 15) / 16 * 16;
+  const int64_t total = aFloats + nPad * depth;
+  Buffer oneOff;
+  float* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocFloats(total)).get();
+  float* const apack = scratch;
+  float* const bpack = scratch + aFloats;
 
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
     const int64_t qk = std::min(superK, s.k - q0);
     // Block starting at depth d (relative to q0) holds panel i at
     // pack + d·pad + i·(panel width)·kc.
-    cpu::parallelFor(t.mPanels + t.nPanels, [&](int64_t task) {
+    cpu::parallelFor(t.mPanels + (packB ? t.nPanels : 0), [&](int64_t task) {
       for (int64_t d = 0; d < qk; d += kKc) {
         const int64_t kc = std::min(kKc, qk - d);
-        if (task < t.mPanels)
-          packAPanel(apack.get() + d * mPad + task * bl.mr * kc, a, s, task * bl.mr, bl.mr, q0 + d, kc);
-        else {
-          const int64_t jp = task - t.mPanels;
-          packBPanel(bpack.get() + d * nPad + jp * bl.nr * kc, b, s, jp * bl.nr, bl.nr, q0 + d, kc);
+        const int64_t p0 = q0 + d;
+        if (task < t.mPanels) {
+          const int64_t i0 = task * bl.mr;
+          float* dst = apack + d * mPad + i0 * kc;
+          const int64_t rows = std::min<int64_t>(bl.mr, s.m - i0);
+          if (s.transA) packCopy(dst, a + p0 * s.m + i0, s.m, rows, bl.mr, kc);
+          else bl.packTranspose(dst, a + i0 * s.k + p0, s.k, rows, bl.mr, kc);
+        } else {
+          const int64_t j0 = (task - t.mPanels) * bl.nr;
+          float* dst = bpack + d * nPad + j0 * kc;
+          const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
+          if (s.transB) bl.packTranspose(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
+          else packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
         }
       }
     });
@@ -321,14 +405,16 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
       for (int64_t d = 0; d < qk; d += kKc) {
         const int64_t kc = std::min(kKc, qk - d);
         const float beta = q0 + d == 0 ? s.beta : 1.0f;
-        const float* ablock = apack.get() + d * mPad;
-        const float* bblock = bpack.get() + d * nPad;
+        const float* ablock = apack + d * mPad;
+        const float* bblock = packB ? bpack + d * nPad : b + (q0 + d) * s.n;
+        const int64_t ldb = packB ? bl.nr : s.n;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
-            bl.kernel(kc, ablock + ip * bl.mr * kc, bblock + jp * bl.nr * kc,
-                      c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+            const float* bpanel = packB ? bblock + jp * bl.nr * kc : bblock + jp * bl.nr;
+            bl.kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
+                      rows, cols, s.alpha, beta);
           }
         }
       }
@@ -486,9 +572,9 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
     if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
-    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512, kMr512, kNr512});
+    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512, kMr512, kNr512, packTransposeAvx512, true});
   }
-  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, kMr256, kNr256});
+  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, kMr256, kNr256, packTransposeScalar, false});
 }
 
 }  // namespace

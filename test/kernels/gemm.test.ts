@@ -160,6 +160,7 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
   const shapes: Array<[number, number, number]> = [
     [9, 33, 257], [13, 31, 1], [25, 65, 255], [47, 17, 256], [193, 47, 31],
     [97, 257, 33], [65, 129, 300], [13, 257, 513], [200, 33, 520], [11, 1, 40],
+    [128, 40, 70], [129, 40, 70], // B read in place up to m = 128, packed above
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
