@@ -16,17 +16,19 @@
 //     of A, MR·NR/16 FMAs (AVX-512 12×32 in 24 zmm accumulators; AVX2 6×16
 //     in 12 ymm).
 //   * Cache blocking: a B micro-panel (kKc×NR = 32 KB) stays in L1 while the
-//     micro-kernel walks down the A panels of a tile (tile·kKc floats, in L2).
-//   * Decode shapes (m ≤ kSmallM, AVX-512): packing B would cost more than
-//     the product, so B is streamed once in place: B rows against broadcast
-//     A for op(B) = B, dot products along k for op(B) = Bᵀ.
+//     micro-kernel walks down the A panels of a tile (≤ 16 panels × kKc, in
+//     L2). For m ≤ 128 with op(B) = B the AVX-512 kernel reads B in place
+//     (masked loads): too few A panels reuse a packed B to repay packing it.
+//   * Decode shapes (m ≤ kSmallM, AVX-512): B is streamed once, in place: B
+//     rows against broadcast A for op(B) = B, dot products along k for
+//     op(B) = Bᵀ. (AVX2 takes the blocked path for these.)
 //
 // Work split: packing runs as one task per panel; the product as one task
 // per C tile (TM×TN, sizes chosen from the shape alone). A task owns its
 // tile and walks k blocks in order, and every element's arithmetic is the
 // same whatever the tiling, so results are bitwise independent of the thread
-// count. Packed buffers are allocated per call (no shared state: two callers
-// on different threads never share memory).
+// count. Packed panels live in a per-calling-thread scratch buffer (pool
+// workers only read the caller's), so concurrent callers never share one.
 #include <immintrin.h>
 
 #include <algorithm>
