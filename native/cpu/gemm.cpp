@@ -231,6 +231,11 @@ using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, int64
 constexpr int kMr512 = 12;
 constexpr int kNr512 = 32;
 
+// kInPlace: bp is B itself, whose rows lie a page or more apart, beyond the
+// hardware prefetcher's reach; fetch kPrefetchRows ahead by hand.
+constexpr int64_t kPrefetchRows = 8;
+
+template <bool kInPlace>
 LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, int64_t ldb,
                                            float* c, int64_t ldc, int rows, int cols, float alpha,
                                            float beta) {
@@ -250,6 +255,10 @@ LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const fl
     }
   }
   for (int64_t p = 0; p < kc; ++p) {
+    if (kInPlace) {
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb + 16), _MM_HINT_T0);
+    }
     const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp);
     const __m512 b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
 #pragma GCC unroll 16
@@ -329,10 +338,9 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
 
 struct Blocking {
   MicroKernel kernel;
+  MicroKernel kernelInPlace;  // reads op(B) = B in place; null if unsupported
   int mr, nr;
   PackFn packTranspose;
-  // The micro-kernel may read op(B) = B in place (masked loads).
-  bool readsB;
 };
 
 // With few A panels to reuse it, packing B costs as much as the product
@@ -363,7 +371,8 @@ Tiling planTiles(const GemmShape& s, const Blocking& bl) {
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
   const Tiling t = planTiles(s, bl);
   const int64_t mPad = t.mPanels * bl.mr;
-  const bool packB = !(bl.readsB && !s.transB && s.m <= kInPlaceBMaxM);
+  const bool packB = !(bl.kernelInPlace && !s.transB && s.m <= kInPlaceBMaxM);
+  const MicroKernel kernel = packB ? bl.kernel : bl.kernelInPlace;
   const int64_t nPad = packB ? t.nPanels * bl.nr : 0;
   // k super-block: whole kKc blocks whose packed A and B fit the budget.
   const int64_t superK =
@@ -415,7 +424,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
             const float* bpanel = packB ? bblock + jp * bl.nr * kc : bblock + jp * bl.nr;
-            bl.kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
+            kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
                       rows, cols, s.alpha, beta);
           }
         }
@@ -430,9 +439,6 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
 constexpr int64_t kSmallM = 8;
 constexpr int64_t kSmallChunkN = 64;   // columns per task, op(B) = B
 constexpr int64_t kSmallChunkNt = 16;  // columns per task, op(B) = Bᵀ
-// Rows of B ahead to prefetch: each B row segment lies on its own page, out
-// of reach of the hardware's in-page streamer.
-constexpr int64_t kPrefetchRows = 8;
 
 // C[i, j0..j0+16·NV) for RI rows of A (row-major m×k, ap), op(B) = B.
 template <int RI, int NV>
@@ -574,9 +580,9 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
     if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
-    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512, kMr512, kNr512, packTransposeAvx512, true});
+    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512<false>, microKernelAvx512<true>, kMr512, kNr512, packTransposeAvx512});
   }
-  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, kMr256, kNr256, packTransposeScalar, false});
+  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, nullptr, kMr256, kNr256, packTransposeScalar});
 }
 
 }  // namespace
