@@ -1,19 +1,54 @@
 // GEMM: C[m×n] = alpha·op(A)·op(B) + beta·C (row-major, op = identity or ᵀ).
 //
-// Work split: C is cut into row panels of kRowGrain rows, one task each; every
-// element of C is produced by one task with a fixed k order, so the result
-// does not depend on the thread count.
+// Layout: A is m×k (k×m when transA), B is k×n (n×k when transB), C is m×n,
+// all contiguous. beta = 0 never reads C; alpha = 0 or k = 0 gives beta·C.
 //
-// Scalar path: an i-k-j loop over a row panel (the inner j loop is unit
-// stride in B and C, which compilers vectorize with baseline SSE).
+// Scalar path (the reference): row panels of kRowGrain rows, one task each,
+// an i-k-j loop (unit stride in B and C) or i-j-k dot products for Bᵀ.
+//
+// Fast paths (AVX-512, AVX2), after BLIS / OpenBLAS:
+//   * Packing absorbs the transposes. op(A) is copied into MR-row panels
+//     (for each p, MR consecutive values) and op(B) into NR-column panels
+//     (for each p, NR consecutive values), zero-padded at the m and n edges,
+//     cut into kKc-deep blocks. k itself is never padded.
+//   * A register-blocked micro-kernel computes an MR×NR tile of C from one
+//     A panel and one B panel: per p, NR/16 vector loads of B, MR broadcasts
+//     of A, MR·NR/16 FMAs (AVX-512 12×32 in 24 zmm accumulators; AVX2 6×16
+//     in 12 ymm).
+//   * Cache blocking: a B micro-panel (kKc×NR = 32 KB) stays in L1 while the
+//     micro-kernel walks down the A panels of a tile (≤ 16 panels × kKc, in
+//     L2). For m ≤ 128 with op(B) = B the AVX-512 kernel reads B in place
+//     (masked loads): too few A panels reuse a packed B to repay packing it.
+//   * Decode shapes (m ≤ kSmallM, AVX-512): B is streamed once, in place: B
+//     rows against broadcast A for op(B) = B, dot products along k for
+//     op(B) = Bᵀ. (AVX2 takes the blocked path for these.)
+//
+// Work split: packing runs as one task per panel; the product as one task
+// per C tile (TM×TN, sizes chosen from the shape alone). A task owns its
+// tile and walks k blocks in order, and every element's arithmetic is the
+// same whatever the tiling, so results are bitwise independent of the thread
+// count. Packed panels live in a per-calling-thread scratch buffer (pool
+// workers only read the caller's), so concurrent callers never share one.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
 #include "kernels.h"
 
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own
+// _mm512_undefined_ps() inside shuffles and reductions (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace lmkit {
 namespace {
+
+// ---------------------------------------------------------------- scalar reference
 
 constexpr int64_t kRowGrain = 16;
 
@@ -60,27 +95,524 @@ void gemmRowsScalar(float* c, const float* a, const float* b, const GemmShape& s
   }
 }
 
-void gemmRows(float* c, const float* a, const float* b, const GemmShape& s, int64_t i0, int64_t i1) {
-  gemmRowsScalar(c, a, b, s, i0, i1);
+void gemmScalar(float* c, const float* a, const float* b, const GemmShape& s) {
+  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { gemmRowsScalar(c, a, b, s, i0, i1); });
+}
+
+// ---------------------------------------------------------------- packing
+
+// Depth of a packed block: a 32-column B micro-panel of kKc rows is 32 KB,
+// two thirds of the 48 KB L1, leaving room for the A panel streaming past.
+constexpr int64_t kKc = 256;
+// Packed A + B of one super-block (a run of k blocks packed together) stays
+// under this many floats (16 MB), so huge products do not double memory use.
+constexpr int64_t kPackBudget = int64_t{4} << 20;
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float, FreeDeleter>;
+
+// 64-byte aligned floats: packed panels are read with aligned vector loads.
+Buffer allocFloats(int64_t count) {
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return Buffer(static_cast<float*>(p));
+}
+
+// Scratch for packed panels, one per calling thread and kept between calls
+// (a fresh multi-megabyte allocation per call costs page faults every time).
+// A thread runs one product at a time, so its scratch is never shared: the
+// pool's workers only read the caller's. Requests above the budget (huge
+// m + n) are served by a one-off allocation instead of growing the cache.
+class Scratch {
+ public:
+  float* get(int64_t count) {
+    if (count > capacity_) {
+      buffer_ = allocFloats(count);
+      capacity_ = count;
+    }
+    return buffer_.get();
+  }
+
+ private:
+  Buffer buffer_;
+  int64_t capacity_ = 0;
+};
+thread_local Scratch tlsScratch;
+
+// A panel of `w` rows or columns of a matrix is packed as kc groups of w
+// values: dst[p·w + r] = element r at depth p, zero for r ≥ valid.
+//
+// packCopy: the w values of one depth are contiguous in the source
+// (op(A) = Aᵀ, op(B) = B): src[p·ld + r].
+void packCopy(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* from = src + p * ld;
+    float* to = dst + p * w;
+    int64_t r = 0;
+    for (; r < valid; ++r) to[r] = from[r];
+    for (; r < w; ++r) to[r] = 0.0f;
+  }
+}
+
+// packTranspose: each of the w vectors is contiguous along depth
+// (op(A) = A, op(B) = Bᵀ): src[r·ld + p].
+void packTransposeScalar(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
+  for (int64_t r = 0; r < valid; ++r) {
+    const float* from = src + r * ld;
+    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = from[p];
+  }
+  for (int64_t r = valid; r < w; ++r)
+    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = 0.0f;
+}
+
+// In-register transpose of 16 rows of 16 floats: v[i] lane j ↔ v[j] lane i.
+LMKIT_TARGET_AVX512 inline void transpose16x16(__m512 v[16]) {
+  __m512 t[16], u[16], x[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 4; ++i) {
+      x[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+      x[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xdd);
+    }
+  for (int i = 0; i < 8; ++i) {
+    v[i] = _mm512_shuffle_f32x4(x[i], x[8 + i], 0x88);
+    v[8 + i] = _mm512_shuffle_f32x4(x[i], x[8 + i], 0xdd);
+  }
+}
+
+// packTranspose in 16×16 blocks: 16 depths of up to 16 vectors are loaded,
+// transposed in registers and stored as 16 groups (masked to the panel width).
+LMKIT_TARGET_AVX512 void packTransposeAvx512(float* dst, const float* src, int64_t ld, int64_t valid, int w,
+                                             int64_t kc) {
+  for (int64_t p = 0; p < kc; p += 16) {
+    const int64_t depths = std::min<int64_t>(16, kc - p);
+    const __mmask16 pmask = depths == 16 ? __mmask16(0xffff) : __mmask16((1u << depths) - 1);
+    for (int r0 = 0; r0 < w; r0 += 16) {
+      const int width = std::min(16, w - r0);
+      const __mmask16 rmask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        v[i] = r0 + i < valid && i < width ? _mm512_maskz_loadu_ps(pmask, src + (r0 + i) * ld + p)
+                                           : _mm512_setzero_ps();
+      transpose16x16(v);
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; ++q)
+        if (q < depths) _mm512_mask_storeu_ps(dst + (p + q) * w + r0, rmask, v[q]);
+    }
+  }
+}
+
+using PackFn = void (*)(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc);
+
+// ---------------------------------------------------------------- micro-kernels
+
+// C tile (rows × cols valid of MR×NR) = alpha·Σ_p ap[p·MR + r]·bp[p·ldb + j]
+// + beta·C. bp is a packed panel (ldb = NR) or, for AVX-512, B itself
+// (ldb = n; columns past `cols` are never read). The blocked driver passes
+// beta = 1 for every k block after the first; beta = 0 never reads C.
+using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, int64_t ldb, float* c,
+                             int64_t ldc, int rows, int cols, float alpha, float beta);
+
+// AVX-512: 12×32. 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm;
+// 12 broadcasts and 2 loads feed 24 FMAs per k step.
+constexpr int kMr512 = 12;
+constexpr int kNr512 = 32;
+
+// kInPlace: bp is B itself, whose rows lie a page or more apart, beyond the
+// hardware prefetcher's reach; fetch kPrefetchRows ahead by hand.
+constexpr int64_t kPrefetchRows = 8;
+
+template <bool kInPlace>
+LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, int64_t ldb,
+                                           float* c, int64_t ldc, int rows, int cols, float alpha,
+                                           float beta) {
+  constexpr int MR = kMr512;
+  // Column masks, for B loads (a packed panel's padding reads as zeros either
+  // way) and for C.
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = acc1[r] = _mm512_setzero_ps();
+    // The C tile is needed only at the end; start fetching it now.
+    if (r < rows) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+    }
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    if (kInPlace) {
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb + 16), _MM_HINT_T0);
+    }
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp);
+    const __m512 b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(ap[r]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+    ap += MR;
+    bp += ldb;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r < rows) {
+      float* cr = c + r * ldc;
+      __m512 v0 = _mm512_mul_ps(acc0[r], va);
+      __m512 v1 = _mm512_mul_ps(acc1[r], va);
+      if (beta != 0.0f) {
+        v0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, cr), vb, v0);
+        v1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, cr + 16), vb, v1);
+      }
+      _mm512_mask_storeu_ps(cr, m0, v0);
+      _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+  }
+}
+
+// AVX2: 6×16. 12 accumulators + 2 B vectors + 1 broadcast of 16 ymm.
+constexpr int kMr256 = 6;
+constexpr int kNr256 = 16;
+
+// maskload/maskstore lane masks: kLaneMask + 8 − count enables `count` lanes.
+alignas(64) const int32_t kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, int64_t ldb,
+                                       float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
+  constexpr int MR = kMr256;
+  __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(bp);
+    const __m256 b1 = _mm256_load_ps(bp + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      const __m256 av = _mm256_broadcast_ss(ap + r);
+      acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+    }
+    ap += MR;
+    bp += ldb;  // always a packed panel: AVX2 has no cheap masked load
+  }
+  const __m256i m0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::min(cols, 8)));
+  const __m256i m1 =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::max(0, std::min(cols - 8, 8))));
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r) {
+    if (r < rows) {
+      float* cr = c + r * ldc;
+      __m256 v0 = _mm256_mul_ps(acc0[r], va);
+      __m256 v1 = _mm256_mul_ps(acc1[r], va);
+      if (beta != 0.0f) {
+        v0 = _mm256_fmadd_ps(_mm256_maskload_ps(cr, m0), vb, v0);
+        v1 = _mm256_fmadd_ps(_mm256_maskload_ps(cr + 8, m1), vb, v1);
+      }
+      _mm256_maskstore_ps(cr, m0, v0);
+      _mm256_maskstore_ps(cr + 8, m1, v1);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- blocked driver
+
+struct Blocking {
+  MicroKernel kernel;
+  MicroKernel kernelInPlace;  // reads op(B) = B in place; null if unsupported
+  int mr, nr;
+  PackFn packTranspose;
+};
+
+// With few A panels to reuse it, packing B costs as much as the product
+// (tokens×768 · 768×3072 at 64 tokens): up to this many rows, a kernel that
+// can read B in place does so. Results are the same either way.
+constexpr int64_t kInPlaceBMaxM = 128;
+
+// Tile sizes from the shape alone (never the thread count): at most 16 A
+// panels by 8 B panels, split evenly, and narrowed until there are ≥ 16 tiles
+// when the shape allows, so 2–3 threads stay balanced on skinny products.
+struct Tiling {
+  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
+};
+
+Tiling planTiles(const GemmShape& s, const Blocking& bl) {
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+  Tiling t;
+  t.mPanels = ceilDiv(s.m, bl.mr);
+  t.nPanels = ceilDiv(s.n, bl.nr);
+  t.mTiles = ceilDiv(t.mPanels, 16);
+  t.tm = ceilDiv(t.mPanels, t.mTiles);
+  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
+  t.tn = ceilDiv(t.nPanels, nTiles);
+  t.nTiles = ceilDiv(t.nPanels, t.tn);
+  return t;
+}
+
+void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
+  const Tiling t = planTiles(s, bl);
+  const int64_t mPad = t.mPanels * bl.mr;
+  const bool packB = !(bl.kernelInPlace && !s.transB && s.m <= kInPlaceBMaxM);
+  const MicroKernel kernel = packB ? bl.kernel : bl.kernelInPlace;
+  const int64_t nPad = packB ? t.nPanels * bl.nr : 0;
+  // k super-block: whole kKc blocks whose packed A and B fit the budget.
+  const int64_t superK =
+      std::max<int64_t>(kKc, std::min<int64_t>(s.k, kPackBudget / (mPad + nPad)) / kKc * kKc);
+  const int64_t depth = std::min(superK, s.k);
+  // A's panels, then B's from the next 64-byte boundary (B is read with
+  // aligned loads).
+  const int64_t aFloats = (mPad * depth + 15) / 16 * 16;
+  const int64_t total = aFloats + nPad * depth;
+  Buffer oneOff;
+  float* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocFloats(total)).get();
+  float* const apack = scratch;
+  float* const bpack = scratch + aFloats;
+
+  for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
+    const int64_t qk = std::min(superK, s.k - q0);
+    // Block starting at depth d (relative to q0) holds panel i at
+    // pack + d·pad + i·(panel width)·kc.
+    cpu::parallelFor(t.mPanels + (packB ? t.nPanels : 0), [&](int64_t task) {
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d);
+        const int64_t p0 = q0 + d;
+        if (task < t.mPanels) {
+          const int64_t i0 = task * bl.mr;
+          float* dst = apack + d * mPad + i0 * kc;
+          const int64_t rows = std::min<int64_t>(bl.mr, s.m - i0);
+          if (s.transA) packCopy(dst, a + p0 * s.m + i0, s.m, rows, bl.mr, kc);
+          else bl.packTranspose(dst, a + i0 * s.k + p0, s.k, rows, bl.mr, kc);
+        } else {
+          const int64_t j0 = (task - t.mPanels) * bl.nr;
+          float* dst = bpack + d * nPad + j0 * kc;
+          const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
+          if (s.transB) bl.packTranspose(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
+          else packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
+        }
+      }
+    });
+    cpu::parallelFor(t.mTiles * t.nTiles, [&](int64_t task) {
+      const int64_t ip0 = (task / t.nTiles) * t.tm, ip1 = std::min(ip0 + t.tm, t.mPanels);
+      const int64_t jp0 = (task % t.nTiles) * t.tn, jp1 = std::min(jp0 + t.tn, t.nPanels);
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d);
+        const float beta = q0 + d == 0 ? s.beta : 1.0f;
+        const float* ablock = apack + d * mPad;
+        const float* bblock = packB ? bpack + d * nPad : b + (q0 + d) * s.n;
+        const int64_t ldb = packB ? bl.nr : s.n;
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
+          for (int64_t ip = ip0; ip < ip1; ++ip) {
+            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
+            const float* bpanel = packB ? bblock + jp * bl.nr * kc : bblock + jp * bl.nr;
+            kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
+                      rows, cols, s.alpha, beta);
+          }
+        }
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- decode shapes (AVX-512)
+
+// m ≤ kSmallM: one pass over B in place. Tasks are column chunks of op(B).
+constexpr int64_t kSmallM = 8;
+constexpr int64_t kSmallChunkN = 64;   // columns per task, op(B) = B
+constexpr int64_t kSmallChunkNt = 16;  // columns per task, op(B) = Bᵀ
+
+// C[i, j0..j0+16·NV) for RI rows of A (row-major m×k, ap), op(B) = B.
+template <int RI, int NV>
+LMKIT_TARGET_AVX512 void smallRowsAvx512(float* c, const float* ap, const float* b, const GemmShape& s,
+                                         int64_t i0, int64_t j0, int cols) {
+  __m512 acc[RI][NV];
+  __mmask16 mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int left = cols - 16 * v;
+    mask[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) acc[r][v] = _mm512_setzero_ps();
+  }
+  const float* arow = ap + i0 * s.k;
+  const float* bp = b + j0;
+  for (int64_t p = 0; p < s.k; ++p, bp += s.n) {
+    if (p + kPrefetchRows < s.k) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * s.n + 16 * v), _MM_HINT_T0);
+    }
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) {
+      const __m512 av = _mm512_set1_ps(arow[r * s.k + p]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(s.alpha);
+  const __m512 vb = _mm512_set1_ps(s.beta);
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    float* cr = c + (i0 + r) * s.n + j0;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __m512 out = _mm512_mul_ps(acc[r][v], va);
+      if (s.beta != 0.0f) out = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), vb, out);
+      _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
+    }
+  }
+}
+
+// C[i, j..j+RJ) for RI rows of A, op(B) = Bᵀ: dot products along k, 16 lanes
+// at a time, reduced at the end.
+template <int RI, int RJ>
+LMKIT_TARGET_AVX512 void smallDotsAvx512(float* c, const float* ap, const float* b, const GemmShape& s,
+                                         int64_t i0, int64_t j0) {
+  __m512 acc[RI][RJ];
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < s.k; p += 16) {
+    const __mmask16 m = s.k - p >= 16 ? __mmask16(0xffff) : __mmask16((1u << (s.k - p)) - 1);
+    __m512 bv[RJ];
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) bv[q] = _mm512_maskz_loadu_ps(m, b + (j0 + q) * s.k + p);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) {
+      const __m512 av = _mm512_maskz_loadu_ps(m, ap + (i0 + r) * s.k + p);
+#pragma GCC unroll 4
+      for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    float* cr = c + (i0 + r) * s.n + j0;
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) {
+      const float dot = _mm512_reduce_add_ps(acc[r][q]);
+      cr[q] = s.beta == 0.0f ? s.alpha * dot : s.alpha * dot + s.beta * cr[q];
+    }
+  }
+}
+
+// Row groups: up to 4 rows × 64 columns, or 5–8 rows × 32 columns (16 zmm
+// accumulators either way).
+template <int RI>
+LMKIT_TARGET_AVX512 void smallRowGroup(float* c, const float* ap, const float* b, const GemmShape& s,
+                                       int64_t j0, int64_t j1) {
+  constexpr int NV = RI <= 4 ? 4 : 2;
+  for (int64_t j = j0; j < j1; j += 16 * NV)
+    smallRowsAvx512<RI, NV>(c, ap, b, s, 0, j, static_cast<int>(std::min<int64_t>(16 * NV, j1 - j)));
+}
+
+template <int RI>
+LMKIT_TARGET_AVX512 void smallDotGroup(float* c, const float* ap, const float* b, const GemmShape& s,
+                                       int64_t j0, int64_t j1) {
+  constexpr int RJ = RI <= 4 ? 4 : 2;
+  int64_t j = j0;
+  for (; j + RJ <= j1; j += RJ) smallDotsAvx512<RI, RJ>(c, ap, b, s, 0, j);
+  for (; j < j1; ++j) smallDotsAvx512<RI, 1>(c, ap, b, s, 0, j);
+}
+
+template <int RI>
+void smallChunk(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t j1) {
+  if (s.transB) smallDotGroup<RI>(c, ap, b, s, j0, j1);
+  else smallRowGroup<RI>(c, ap, b, s, j0, j1);
+}
+
+void gemmSmallMAvx512(float* c, const float* a, const float* b, const GemmShape& s) {
+  // op(A) as a contiguous m×k block (absorbs transA; at most 8 rows).
+  Buffer apack;
+  const float* ap = a;
+  if (s.transA) {
+    apack = allocFloats(s.m * s.k);
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t p = 0; p < s.k; ++p) apack.get()[i * s.k + p] = a[p * s.m + i];
+    ap = apack.get();
+  }
+  const int64_t chunk = s.transB ? kSmallChunkNt : kSmallChunkN;
+  cpu::parallelRange(s.n, chunk, [&](int64_t j0, int64_t j1) {
+    switch (s.m) {
+      case 1: smallChunk<1>(c, ap, b, s, j0, j1); break;
+      case 2: smallChunk<2>(c, ap, b, s, j0, j1); break;
+      case 3: smallChunk<3>(c, ap, b, s, j0, j1); break;
+      case 4: smallChunk<4>(c, ap, b, s, j0, j1); break;
+      case 5: smallChunk<5>(c, ap, b, s, j0, j1); break;
+      case 6: smallChunk<6>(c, ap, b, s, j0, j1); break;
+      case 7: smallChunk<7>(c, ap, b, s, j0, j1); break;
+      default: smallChunk<8>(c, ap, b, s, j0, j1); break;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- dispatch
+
+// beta·C when no product is needed (alpha = 0 or k = 0), as BLAS does.
+void scaleOnly(float* c, const GemmShape& s) {
+  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { scaleRows(c, s, i0, i1); });
+}
+
+void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) {
+  const cpu::Isa isa = cpu::activeIsa();
+  if (isa == cpu::Isa::Scalar) return gemmScalar(c, a, b, s);
+  if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
+  if (isa == cpu::Isa::Avx512) {
+    if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
+    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512<false>, microKernelAvx512<true>, kMr512, kNr512, packTransposeAvx512});
+  }
+  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, nullptr, kMr256, kNr256, packTransposeScalar});
 }
 
 }  // namespace
 
 void gemm(float* c, const float* a, const float* b, const GemmShape& s) {
   if (s.m == 0 || s.n == 0) return;
-  cpu::parallelRange(s.m, kRowGrain, [&](int64_t i0, int64_t i1) { gemmRows(c, a, b, s, i0, i1); });
+  gemmDispatch(c, a, b, s);
 }
 
 void gemmBatched(float* c, const float* a, const float* b, const GemmShape& s,
                  const GemmBatch& batch) {
   if (s.m == 0 || s.n == 0) return;
-  const int64_t panels = (s.m + kRowGrain - 1) / kRowGrain;
-  cpu::parallelFor(batch.batch * panels, [&](int64_t t) {
-    const int64_t bi = t / panels;
-    const int64_t i0 = (t % panels) * kRowGrain;
-    const int64_t i1 = i0 + kRowGrain < s.m ? i0 + kRowGrain : s.m;
-    gemmRows(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s, i0, i1);
-  });
+  if (cpu::activeIsa() == cpu::Isa::Scalar) {
+    const int64_t panels = (s.m + kRowGrain - 1) / kRowGrain;
+    cpu::parallelFor(batch.batch * panels, [&](int64_t t) {
+      const int64_t bi = t / panels;
+      const int64_t i0 = (t % panels) * kRowGrain;
+      const int64_t i1 = i0 + kRowGrain < s.m ? i0 + kRowGrain : s.m;
+      gemmRowsScalar(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s, i0, i1);
+    });
+    return;
+  }
+  // Small products: one task per matrix (its own loops then run inline);
+  // large ones: one matrix at a time, each spread over the pool.
+  auto one = [&](int64_t bi) {
+    gemmDispatch(c + bi * batch.strideC, a + bi * batch.strideA, b + bi * batch.strideB, s);
+  };
+  if (s.m * s.n * s.k <= (int64_t{1} << 21)) cpu::parallelFor(batch.batch, [&](int64_t bi) { one(bi); });
+  else
+    for (int64_t bi = 0; bi < batch.batch; ++bi) one(bi);
 }
 
 }  // namespace lmkit
