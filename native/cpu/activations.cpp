@@ -94,6 +94,16 @@ void backwardScalar(float* dx, const float* dout, const float* x, int64_t n) {
 // ------------------------------------------------------------------ AVX-512
 
 // f(x) (kGrad = false) or f'(x) (kGrad = true) on 16 lanes.
+// The sigmoid forms below use e·s with s = 1/(1 + e): e must stay finite
+// (inf·0 = NaN), so the exponent is capped at 88 (e^88 ≈ 1.65e38; s is 0 to
+// float precision long before). min keeps a NaN argument NaN.
+LMKIT_TARGET_AVX512 inline __m512 expCapped16(__m512 x) {
+  return cpu::vec::exp16(_mm512_min_ps(_mm512_set1_ps(88.0f), x));
+}
+LMKIT_TARGET_AVX2 inline __m256 expCapped8(__m256 x) {
+  return cpu::vec::exp8(_mm256_min_ps(_mm256_set1_ps(88.0f), x));
+}
+
 template <Act kAct, bool kGrad>
 LMKIT_TARGET_AVX512 inline __m512 eval16(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
@@ -105,7 +115,7 @@ LMKIT_TARGET_AVX512 inline __m512 eval16(__m512 x) {
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kAsA3));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kAsA2));
     poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(kAsA1));
-    const __m512 gauss = cpu::vec::exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z));
+    const __m512 gauss = expCapped16(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z));
     const __m512 halfErfc = _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_mul_ps(_mm512_mul_ps(poly, t), gauss));
     const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     const __m512 cdf = _mm512_mask_blend_ps(negative, _mm512_sub_ps(one, halfErfc), halfErfc);
@@ -115,7 +125,7 @@ LMKIT_TARGET_AVX512 inline __m512 eval16(__m512 x) {
     const __m512 x2 = _mm512_mul_ps(x, x);
     const __m512 u = _mm512_mul_ps(_mm512_set1_ps(kSqrt2OverPi),
                                    _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(kTanhCubic), x2), x, x));
-    const __m512 e = cpu::vec::exp16(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
+    const __m512 e = expCapped16(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
     const __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, e));
     if constexpr (!kGrad) return _mm512_mul_ps(x, s);
     const __m512 du = _mm512_mul_ps(_mm512_set1_ps(kSqrt2OverPi),
@@ -123,7 +133,7 @@ LMKIT_TARGET_AVX512 inline __m512 eval16(__m512 x) {
     const __m512 twoS1mS = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(2.0f), s), _mm512_mul_ps(e, s));
     return _mm512_fmadd_ps(_mm512_mul_ps(x, twoS1mS), du, s);
   } else {
-    const __m512 e = cpu::vec::exp16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    const __m512 e = expCapped16(_mm512_sub_ps(_mm512_setzero_ps(), x));
     const __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, e));
     if constexpr (!kGrad) return _mm512_mul_ps(x, s);
     return _mm512_mul_ps(s, _mm512_fmadd_ps(x, _mm512_mul_ps(e, s), one));
@@ -161,7 +171,7 @@ LMKIT_TARGET_AVX2 inline __m256 eval8(__m256 x) {
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(kAsA3));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(kAsA2));
     poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(kAsA1));
-    const __m256 gauss = cpu::vec::exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z));
+    const __m256 gauss = expCapped8(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z));
     const __m256 halfErfc = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_mul_ps(_mm256_mul_ps(poly, t), gauss));
     const __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
     const __m256 cdf = _mm256_blendv_ps(_mm256_sub_ps(one, halfErfc), halfErfc, negative);
@@ -171,7 +181,7 @@ LMKIT_TARGET_AVX2 inline __m256 eval8(__m256 x) {
     const __m256 x2 = _mm256_mul_ps(x, x);
     const __m256 u = _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
                                    _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kTanhCubic), x2), x, x));
-    const __m256 e = cpu::vec::exp8(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u));
+    const __m256 e = expCapped8(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u));
     const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
     if constexpr (!kGrad) return _mm256_mul_ps(x, s);
     const __m256 du = _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
@@ -179,7 +189,7 @@ LMKIT_TARGET_AVX2 inline __m256 eval8(__m256 x) {
     const __m256 twoS1mS = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), s), _mm256_mul_ps(e, s));
     return _mm256_fmadd_ps(_mm256_mul_ps(x, twoS1mS), du, s);
   } else {
-    const __m256 e = cpu::vec::exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    const __m256 e = expCapped8(_mm256_sub_ps(_mm256_setzero_ps(), x));
     const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
     if constexpr (!kGrad) return _mm256_mul_ps(x, s);
     return _mm256_mul_ps(s, _mm256_fmadd_ps(x, _mm256_mul_ps(e, s), one));

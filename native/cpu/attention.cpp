@@ -48,6 +48,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
+#include "cpu/vec_math.h"
 #include "kernels.h"
 
 namespace lmkit {
@@ -157,29 +158,8 @@ void probsTileScalar(float* s, int64_t lds, int64_t M, int64_t N, const int64_t*
 //
 // Micro-GEMMs hold an MR×NV block of 16-wide accumulators in registers
 // (4×4 = 16 zmm) and stream the K dimension: one broadcast of A and NV loads
-// of B per step. exp is Cephes' expf: e^x = 2^n·e^r with r = x − n·ln2 (ln2
-// split in two for exactness) and a degree-6 polynomial for e^r. Measured
-// against double exp on 4M points of [−87, 0] and 1M of [0, 1]: relative
-// error ≤ 8.4e-8 (under 1 ulp), same for the AVX2 copy.
-// Arguments below −87.33 (exp underflows to a denormal) and −inf give 0.
-
-LMKIT_TARGET_AVX512 inline __m512 exp512(__m512 x) {
-  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)), _mm512_set1_ps(88.3762626f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 r2 = _mm512_mul_ps(r, r);
-  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, r2, r), _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~under), _mm512_scalef_ps(y, n));
-}
+// of B per step. exp is the shared vectorised one (cpu/vec_math.h): ≤ 2 ulp,
+// and arguments below −87.33 (a denormal result) and −inf give exactly 0.
 
 // Lanes [0, count) of a 16-lane chunk; count ≥ 16 means all.
 LMKIT_TARGET_AVX512 inline __mmask16 lanes16(int64_t count) {
@@ -305,7 +285,7 @@ LMKIT_TARGET_AVX512 void softmaxTile512(float* s, int64_t lds, int64_t M, int64_
     __m512 vsum = _mm512_setzero_ps();
     for (int64_t j = 0; j < N; j += 16) {
       const __m512 x = _mm512_fmsub_ps(_mm512_loadu_ps(row + j), vscale, vm);
-      const __m512 p = _mm512_maskz_mov_ps(lanes16(n - j), exp512(x));
+      const __m512 p = _mm512_maskz_mov_ps(lanes16(n - j), cpu::vec::exp16(x));
       _mm512_storeu_ps(row + j, p);
       vsum = _mm512_add_ps(vsum, p);
     }
@@ -323,7 +303,7 @@ LMKIT_TARGET_AVX512 void probsTile512(float* s, int64_t lds, int64_t M, int64_t 
     const __m512 vl = _mm512_set1_ps(n == 0 ? 0.0f : lse[r]);
     for (int64_t j = 0; j < N; j += 16) {
       const __m512 x = _mm512_fmsub_ps(_mm512_loadu_ps(row + j), vscale, vl);
-      _mm512_storeu_ps(row + j, _mm512_maskz_mov_ps(lanes16(n - j), exp512(x)));
+      _mm512_storeu_ps(row + j, _mm512_maskz_mov_ps(lanes16(n - j), cpu::vec::exp16(x)));
     }
   }
 }
@@ -331,29 +311,7 @@ LMKIT_TARGET_AVX512 void probsTile512(float* s, int64_t lds, int64_t M, int64_t 
 // --------------------------------------------------------- AVX2 tile ops
 //
 // Same structure with 8-wide vectors: 4 rows × 2 vectors (scores) or 4 rows ×
-// 3 vectors (accumulate) of accumulators fit the 16 ymm registers. exp is the
-// same Cephes polynomial, with 2^n built in the exponent bits.
-
-LMKIT_TARGET_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.3762626f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  const __m256 r2 = _mm256_mul_ps(r, r);
-  const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, r2, r), _mm256_set1_ps(1.0f));
-  // n ∈ [−126, 128]: e = n + 127 is a valid biased exponent except at 128,
-  // which only x > 88.03 reaches; softmax arguments here are ≤ ~0.
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
-}
+// 3 vectors (accumulate) of accumulators fit the 16 ymm registers.
 
 // Lane mask for lanes [0, count) of an 8-lane chunk.
 LMKIT_TARGET_AVX2 inline __m256i lanes8(int64_t count) {
@@ -481,7 +439,7 @@ LMKIT_TARGET_AVX2 void softmaxTile256(float* s, int64_t lds, int64_t M, int64_t 
     __m256 vsum = _mm256_setzero_ps();
     for (int64_t j = 0; j < N; j += 8) {
       const __m256 x = _mm256_fmsub_ps(_mm256_loadu_ps(row + j), vscale, vm);
-      const __m256 p = _mm256_and_ps(exp256(x), _mm256_castsi256_ps(lanes8(n - j)));
+      const __m256 p = _mm256_and_ps(cpu::vec::exp8(x), _mm256_castsi256_ps(lanes8(n - j)));
       _mm256_storeu_ps(row + j, p);
       vsum = _mm256_add_ps(vsum, p);
     }
@@ -499,7 +457,7 @@ LMKIT_TARGET_AVX2 void probsTile256(float* s, int64_t lds, int64_t M, int64_t N,
     const __m256 vl = _mm256_set1_ps(n == 0 ? 0.0f : lse[r]);
     for (int64_t j = 0; j < N; j += 8) {
       const __m256 x = _mm256_fmsub_ps(_mm256_loadu_ps(row + j), vscale, vl);
-      _mm256_storeu_ps(row + j, _mm256_and_ps(exp256(x), _mm256_castsi256_ps(lanes8(n - j))));
+      _mm256_storeu_ps(row + j, _mm256_and_ps(cpu::vec::exp8(x), _mm256_castsi256_ps(lanes8(n - j))));
     }
   }
 }

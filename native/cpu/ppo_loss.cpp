@@ -33,7 +33,7 @@
 // Work split: two passes over fixed chunks of kGrain tokens: Σ mask, then
 // everything else. Each chunk accumulates its partial sums in double; chunks
 // are added in chunk order, so results do not depend on the thread count.
-// The fast paths use a vectorised exp (cpu/vec_exp.h, ≤ 2 ulp), so they may
+// The fast paths use a vectorised exp (cpu/vec_math.h, ≤ 2 ulp), so they may
 // differ from the scalar reference by a few ulp, never across thread counts.
 #include <immintrin.h>
 
@@ -42,7 +42,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
-#include "cpu/vec_exp.h"
+#include "cpu/vec_math.h"
 #include "kernels.h"
 
 // GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* is
@@ -189,7 +189,7 @@ LMKIT_TARGET_AVX512 Partial policyAvx512(const PolicyCtx& c, int64_t b, int64_t 
     const __mmask16 active = _mm512_mask_cmp_ps_mask(tail, m, _mm512_setzero_ps(), _CMP_NEQ_UQ);
     const __m512 lp = _mm512_maskz_loadu_ps(active, c.logp + i);
     const __m512 d = _mm512_sub_ps(lp, _mm512_maskz_loadu_ps(active, c.oldLogp + i));
-    const __m512 r = cpu::expAvx512(d);
+    const __m512 r = cpu::vec::exp16(d);
     const __m512 rc = _mm512_min_ps(hi, _mm512_max_ps(lo, r));  // keeps NaN r
     const __m512 negA = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(active, c.adv + i));
     const __m512 p1 = _mm512_mul_ps(negA, r), p2 = _mm512_mul_ps(negA, rc);
@@ -206,7 +206,7 @@ LMKIT_TARGET_AVX512 Partial policyAvx512(const PolicyCtx& c, int64_t b, int64_t 
       __m512 dk;
       if (kK3) {
         const __m512 x = _mm512_sub_ps(ref, lp);
-        const __m512 ex = cpu::expAvx512(x);
+        const __m512 ex = cpu::vec::exp16(x);
         k = _mm512_sub_ps(_mm512_sub_ps(ex, one), x);
         dk = _mm512_sub_ps(one, ex);
       } else {
@@ -306,7 +306,7 @@ LMKIT_TARGET_AVX2 Partial policyAvx2(const PolicyCtx& c, int64_t b, int64_t e) {
     const __m256i activeI = _mm256_castps_si256(active);
     const __m256 lp = _mm256_maskload_ps(c.logp + i, activeI);
     const __m256 d = _mm256_sub_ps(lp, _mm256_maskload_ps(c.oldLogp + i, activeI));
-    const __m256 r = cpu::expAvx2(d);
+    const __m256 r = cpu::vec::exp8(d);
     const __m256 rc = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
     const __m256 negA = _mm256_sub_ps(zero, _mm256_maskload_ps(c.adv + i, activeI));
     const __m256 p1 = _mm256_mul_ps(negA, r), p2 = _mm256_mul_ps(negA, rc);
@@ -322,7 +322,7 @@ LMKIT_TARGET_AVX2 Partial policyAvx2(const PolicyCtx& c, int64_t b, int64_t e) {
       __m256 dk;
       if (kK3) {
         const __m256 x = _mm256_sub_ps(ref, lp);
-        const __m256 ex = cpu::expAvx2(x);
+        const __m256 ex = cpu::vec::exp8(x);
         k = _mm256_sub_ps(_mm256_sub_ps(ex, one), x);
         dk = _mm256_sub_ps(one, ex);
       } else {
