@@ -319,20 +319,6 @@ LMKIT_TARGET_AVX2 inline __m256i lanes8(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-LMKIT_TARGET_AVX2 inline float hmax256(__m256 v) {
-  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-LMKIT_TARGET_AVX2 inline float hsum256(__m256 v) {
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
 template <int MR>
 LMKIT_TARGET_AVX2 void scoresBlock256(float* c, int64_t ldc, const float* a, int64_t lda,
                                       const float* bt, int64_t ldbt, int64_t K) {
@@ -433,7 +419,7 @@ LMKIT_TARGET_AVX2 void softmaxTile256(float* s, int64_t lds, int64_t M, int64_t 
       const __m256 keep = _mm256_castsi256_ps(lanes8(n - j));
       vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, x, keep));
     }
-    const float mNew = std::max(m[r], hmax256(vmax));
+    const float mNew = std::max(m[r], cpu::vec::hmax8(vmax));
     alpha[r] = std::exp(m[r] - mNew);
     const __m256 vm = _mm256_set1_ps(mNew);
     __m256 vsum = _mm256_setzero_ps();
@@ -443,7 +429,7 @@ LMKIT_TARGET_AVX2 void softmaxTile256(float* s, int64_t lds, int64_t M, int64_t 
       _mm256_storeu_ps(row + j, p);
       vsum = _mm256_add_ps(vsum, p);
     }
-    l[r] = l[r] * alpha[r] + hsum256(vsum);
+    l[r] = l[r] * alpha[r] + cpu::vec::hsum8(vsum);
     m[r] = mNew;
   }
 }
