@@ -1,7 +1,7 @@
 // Matrix products with autograd: linear (x·Wᵀ + b, PyTorch nn.Linear layout,
 // weight [out, in]) and matmul over leading batch dims.
 import { ShapeError } from '../../errors.js';
-import { gemm, gemmBatched } from '../../kernels/gemm.js';
+import { biasBackward, gemm, gemmBatched } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 
@@ -30,7 +30,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       const grads: (Float32Array | null)[] = [dx, dw];
       if (bias) {
         const db = new Float32Array(outF);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) db[j]! += g[r * outF + j]!;
+        biasBackward(g, db, { rows, cols: outF });
         grads.push(db);
       }
       return grads;
