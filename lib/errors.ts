@@ -21,3 +21,6 @@ export class ConfigError extends LmkitError {}
 
 /** Tensor shapes do not fit the operation. */
 export class ShapeError extends LmkitError {}
+
+/** Training cannot go on (non-finite loss, nothing to resume). */
+export class TrainingError extends LmkitError {}

@@ -3,7 +3,7 @@ export * as kernels from './kernels/index.js';
 export { backendInfo, setNumThreads, numThreads, setCpuIsa } from './runtime.js';
 export type { BackendInfo, CpuInfo, CpuIsa } from './runtime.js';
 
-export { LmkitError, CheckpointError, DataError, ConfigError, ShapeError } from './errors.js';
+export { LmkitError, CheckpointError, DataError, ConfigError, ShapeError, TrainingError } from './errors.js';
 
 export { Tensor, tensor, intTensor, zeros, full } from './tensor/tensor.js';
 export type { DType, Shape } from './tensor/tensor.js';
@@ -30,3 +30,14 @@ export type { SafetensorsDtype, StoredTensor, SafetensorsFile, TensorToWrite } f
 export { readJsonl, loadJsonl } from './io/jsonl.js';
 
 export * as tokenizer from './tokenizer/index.js';
+
+export { TextCorpus } from './data/text_corpus.js';
+export type { Batch, Split, TokenizerSpec, TextCorpusOptions } from './data/text_corpus.js';
+export { saveCheckpoint, readCheckpoint, locateCheckpoint, recoverCheckpoint, CHECKPOINT_FILES } from './io/checkpoint.js';
+export type { CheckpointContents, LoadedCheckpoint, OptimizerMoments } from './io/checkpoint.js';
+export { decoderFromCheckpoint, decoderCheckpointConfig } from './models/decoder_checkpoint.js';
+export { pretrain, accumulateGradients, estimateLoss } from './stages/pretrain.js';
+export type { PretrainOptions, PretrainResult, PretrainEvent } from './stages/pretrain.js';
+export { pretrainConfig, DEFAULT_PRETRAIN } from './stages/pretrain_config.js';
+export type { PretrainConfig } from './stages/pretrain_config.js';
+export { presetConfig, PRESETS } from './stages/presets.js';

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { backendInfo } from '../runtime.js';
+import { runSample } from './sample.js';
+import { runTrain } from './train.js';
 
 const packageJson = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
 
@@ -14,9 +16,13 @@ const HELP = `lmkit — train, fine-tune, evaluate and serve transformer languag
 Usage: lmkit <command> [options]
 
 Commands:
+  train       pre-train a decoder LM on a text file (lmkit train --config shakespeare-char)
+  sample      generate text from a checkpoint (lmkit sample --ckpt out-shakespeare-char)
   info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
   demo        the whole fine-tuning pipeline on the shipped corpus (not built yet)
   help        this text
+
+Run lmkit <command> --help for a command's options.
 
 Options:
   -h, --help     this text
@@ -29,6 +35,9 @@ function version(): string {
 }
 
 function main(argv: string[]): number {
+  // Subcommands parse their own flags (so `lmkit train -h` is train's help).
+  if (argv[0] === 'train') return runTrain(argv.slice(1));
+  if (argv[0] === 'sample') return runSample(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },

@@ -1,0 +1,46 @@
+// Named pre-training configs for `lmkit train --config <name>`.
+import { ConfigError } from '../errors.js';
+import { pretrainConfig, type PretrainConfig } from './pretrain_config.js';
+
+/**
+ * nanoGPT's config/train_shakespeare_char.py with the CPU overrides from its
+ * README (--device=cpu --compile=False --eval_iters=20 --log_interval=1
+ * --block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
+ * --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0), on train.py's
+ * defaults (bias False, weight_decay 0.1, grad_clip 1.0, exact GELU).
+ */
+const SHAKESPEARE_CHAR = {
+  tokenizer: 'char',
+  batch_size: 12, block_size: 64, gradient_accumulation_steps: 1,
+  n_layer: 4, n_head: 4, n_embd: 128, dropout: 0.0, bias: false, activation_function: 'gelu',
+  max_iters: 2000, lr_decay_iters: 2000,
+  learning_rate: 1e-3, min_lr: 1e-4, beta2: 0.99, warmup_iters: 100,
+  weight_decay: 0.1, grad_clip: 1.0,
+  eval_interval: 250, eval_iters: 20, log_interval: 1,
+  // nanoGPT checkpoints at evals; we checkpoint every eval too.
+  checkpoint_interval: 250,
+};
+
+/** A model small enough for tests: a few hundred steps in seconds. */
+const TINY = {
+  tokenizer: 'char',
+  batch_size: 8, block_size: 16, gradient_accumulation_steps: 1,
+  n_layer: 2, n_head: 2, n_embd: 32, dropout: 0.0, bias: true,
+  max_iters: 200, lr_decay_iters: 200, warmup_iters: 10,
+  learning_rate: 3e-3, min_lr: 3e-4, beta2: 0.99,
+  eval_interval: 50, eval_iters: 5, log_interval: 10, checkpoint_interval: 50,
+};
+
+export const PRESETS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'shakespeare-char': SHAKESPEARE_CHAR,
+  tiny: TINY,
+};
+
+/** Presets whose default corpus is the shipped data/tinyshakespeare.txt. */
+export const SHAKESPEARE_PRESETS: ReadonlySet<string> = new Set(['shakespeare-char', 'tiny']);
+
+export function presetConfig(name: string): PretrainConfig {
+  const preset = PRESETS[name];
+  if (!preset) throw new ConfigError('CONFIG_UNKNOWN_PRESET', `unknown preset "${name}" (presets: ${Object.keys(PRESETS).join(', ')}); or pass a .json config file`);
+  return pretrainConfig(preset, `preset ${name}`);
+}

@@ -1,0 +1,260 @@
+// Pre-training a DecoderLM on a text file, as nanoGPT's train.py: AdamW,
+// warmup + cosine learning rate, gradient clipping and accumulation, periodic
+// train/val loss estimates, metrics JSONL and atomic checkpoints from which a
+// killed run resumes to bitwise the same weights. Library code never prints:
+// progress goes to the onProgress callback, which the CLI renders.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+import { CheckpointError, ConfigError, DataError, TrainingError } from '../errors.js';
+import { TextCorpus, type Batch, type TokenizerSpec } from '../data/text_corpus.js';
+import { CHECKPOINT_FILES, readCheckpoint, recoverCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { DecoderLM } from '../models/decoder.js';
+import { decoderCheckpointConfig } from '../models/decoder_checkpoint.js';
+import { decoderConfig } from '../models/decoder_config.js';
+import { exportWeights, importWeights } from '../models/weights.js';
+import { AdamW } from '../optim/adamw.js';
+import { learningRate } from '../optim/schedule.js';
+import { lmkitVersion } from '../package_info.js';
+import { backward, noGrad } from '../tensor/autograd.js';
+import { Random } from '../tensor/random.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { checkResumable, flattenConfig, type PretrainConfig } from './pretrain_config.js';
+import { parseTrainerState, type TrainerState } from './trainer_state.js';
+
+export type PretrainEvent =
+  | { type: 'start'; iter: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; tokensPerIter: number; resumed: boolean }
+  /** After every optimizer step; `logged` marks the ones written to metrics.jsonl. */
+  | { type: 'step'; iter: number; maxIters: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; elapsedSec: number; etaSec: number; logged: boolean }
+  | { type: 'eval'; iter: number; trainLoss: number; valLoss: number; bestValLoss: number }
+  | { type: 'checkpoint'; iter: number; dir: string }
+  | { type: 'skip'; iter: number; loss: number; gradNorm: number };
+
+export interface PretrainOptions {
+  config: PretrainConfig;
+  /** UTF-8 text to train on. */
+  dataFile: string;
+  /** Run folder: checkpoint/ and metrics.jsonl. Without it nothing is written. */
+  outDir?: string;
+  /** Continue from <outDir>/checkpoint with its optimizer, RNG and step state. */
+  resume?: boolean;
+  onProgress?: (event: PretrainEvent) => void;
+}
+
+export interface PretrainResult {
+  model: DecoderLM;
+  tokenizer: Tokenizer;
+  /** Optimizer steps done (= config.max_iters unless stopped). */
+  iter: number;
+  /** Last estimate, when evaluation ran. */
+  trainLoss: number | null;
+  valLoss: number | null;
+  bestValLoss: number;
+  checkpointDir: string | null;
+}
+
+/**
+ * One optimizer step's gradients: `steps` micro-batches, each loss scaled by
+ * 1/steps before backward so the accumulated gradient is that of the mean
+ * loss (nanoGPT's `loss / gradient_accumulation_steps`). Returns that mean.
+ */
+export function accumulateGradients(model: DecoderLM, nextBatch: () => Batch, steps: number): number {
+  const scale = new Float32Array([1 / steps]);
+  let total = 0;
+  for (let s = 0; s < steps; s++) {
+    const { x, y } = nextBatch();
+    const loss = model.loss(x, y);
+    total += loss.item();
+    backward(loss, scale);
+  }
+  return total / steps;
+}
+
+/** Mean loss over eval_iters batches per split, without gradients or dropout. */
+export function estimateLoss(model: DecoderLM, corpus: TextCorpus, c: PretrainConfig): { train: number; val: number } {
+  // The same eval batches every time, so successive estimates compare like with like.
+  const rng = new Random(c.seed + 3);
+  model.eval();
+  try {
+    return noGrad(() => {
+      const mean = (split: 'train' | 'val'): number => {
+        let sum = 0;
+        for (let k = 0; k < c.eval_iters; k++) {
+          const { x, y } = corpus.getBatch(split, c.batch_size, c.block_size, rng);
+          sum += model.loss(x, y).item();
+        }
+        return sum / c.eval_iters;
+      };
+      return { train: mean('train'), val: mean('val') };
+    });
+  } finally {
+    model.train();
+  }
+}
+
+export function pretrain(o: PretrainOptions): PretrainResult {
+  const c = o.config;
+  const emit = o.onProgress ?? (() => {});
+  const ckptDir = o.outDir ? path.join(o.outDir, 'checkpoint') : null;
+  const metricsFile = o.outDir ? path.join(o.outDir, 'metrics.jsonl') : null;
+
+  // --- resume: the checkpoint's tokenizer, weights, moments, RNGs and step
+  let resumed: { ckpt: LoadedCheckpoint; state: TrainerState } | null = null;
+  if (o.resume) {
+    if (!ckptDir) throw new ConfigError('CONFIG_INVALID', 'resume needs the run folder (outDir / --out) that holds checkpoint/');
+    if (!recoverCheckpoint(ckptDir))
+      throw new CheckpointError('CHECKPOINT_NOTHING_TO_RESUME', `nothing to resume: ${ckptDir} holds no checkpoint; run without --resume to start training, or point --out at the run to continue`);
+    const ckpt = readCheckpoint(ckptDir, { training: true });
+    const state = parseTrainerState(ckpt.trainerState!, path.join(ckptDir, CHECKPOINT_FILES.trainerState));
+    checkResumable(state.config, c, 'resume');
+    resumed = { ckpt, state };
+  } else if (ckptDir && existsSync(path.join(ckptDir, CHECKPOINT_FILES.config))) {
+    throw new ConfigError('CONFIG_OUT_EXISTS', `${ckptDir} already holds a checkpoint; pass --resume to continue that run, or choose another --out`);
+  }
+
+  // --- data
+  const tokenizer: TokenizerSpec = resumed ? { kind: 'given', tokenizer: resumed.ckpt.tokenizer } : tokenizerSpec(c);
+  const corpus = TextCorpus.fromFile(o.dataFile, { tokenizer, valFraction: c.val_fraction });
+  if (resumed && corpus.sha256 !== resumed.state.data_sha256)
+    throw new DataError('DATA_CHANGED', `${o.dataFile}: this is not the text the checkpoint was trained on (sha256 ${corpus.sha256.slice(0, 12)}…, the checkpoint's ${resumed.state.data_sha256.slice(0, 12)}…); resume with the original data file`);
+  corpus.checkBlockSize(c.block_size);
+  const sampler = new Random(c.seed + 2);
+
+  // --- model
+  const model = new DecoderLM(decoderConfig({ ...c.model, vocab_size: corpus.tokenizer.vocabSize, n_positions: c.block_size }), c.seed);
+  model.train();
+
+  // --- optimizer
+  const optimizer = new AdamW(model.namedParameters(), { beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay });
+  let iter = 0, bestValLoss = Infinity, elapsedBefore = 0;
+  if (resumed) {
+    const { ckpt, state } = resumed;
+    importWeights(model, ckpt.weights, path.join(ckpt.dir, CHECKPOINT_FILES.weights));
+    try {
+      optimizer.loadState(ckpt.optimizer!, path.join(ckpt.dir, CHECKPOINT_FILES.optimizer));
+    } catch (err) {
+      throw new CheckpointError('CHECKPOINT_MISMATCH', (err as Error).message, { cause: err });
+    }
+    sampler.setState(state.sampler_rng);
+    model.dropoutRng.setState(state.dropout_rng);
+    ({ iter, elapsed_s: elapsedBefore } = state);
+    bestValLoss = state.best_val_loss ?? Infinity;
+  }
+  const metrics = metricsFile ? openMetrics(metricsFile, resumed ? iter : null) : null;
+
+  // --- checkpoint
+  const checkpoint = (): void => {
+    if (!ckptDir) return;
+    // Never replace a good checkpoint with a broken one.
+    for (const [name, p] of model.namedParameters())
+      if (!p.f32().every(Number.isFinite))
+        throw new TrainingError('TRAIN_NONFINITE', `iteration ${iter}: parameter ${name} holds NaN/Inf; not writing a checkpoint (the previous one in ${ckptDir} is intact). Try a lower learning_rate or grad_clip`);
+    const state: TrainerState = {
+      iter, sampler_rng: sampler.state(), dropout_rng: model.dropoutRng.state(),
+      best_val_loss: Number.isFinite(bestValLoss) ? bestValLoss : null, elapsed_s: elapsed(),
+      data_sha256: corpus.sha256, data_file: path.resolve(o.dataFile), config: flattenConfig(c),
+    };
+    saveCheckpoint(ckptDir, {
+      weights: exportWeights(model), config: decoderCheckpointConfig(model.config), tokenizer: corpus.tokenizer.toJSON(),
+      optimizer: optimizer.state(), trainerState: state as unknown as Record<string, unknown>,
+    }, lmkitVersion());
+    emit({ type: 'checkpoint', iter, dir: ckptDir });
+  };
+
+  // --- eval
+  const started = performance.now();
+  const elapsed = (): number => elapsedBefore + (performance.now() - started) / 1000;
+  let trainLoss: number | null = null, valLoss: number | null = null;
+  const evaluate = (): void => {
+    if (c.eval_iters === 0) return;
+    const losses = estimateLoss(model, corpus, c);
+    ({ train: trainLoss, val: valLoss } = losses);
+    bestValLoss = Math.min(bestValLoss, losses.val);
+    metrics?.write({ event: 'eval', iter, train_loss: losses.train, val_loss: losses.val, best_val_loss: bestValLoss, elapsed_s: elapsed() });
+    emit({ type: 'eval', iter, trainLoss: losses.train, valLoss: losses.val, bestValLoss });
+  };
+
+  // --- loop
+  const tokensPerIter = c.batch_size * c.block_size * c.gradient_accumulation_steps;
+  emit({ type: 'start', iter, maxIters: c.max_iters, parameters: model.numParameters(), vocabSize: corpus.tokenizer.vocabSize, trainTokens: corpus.train.length, valTokens: corpus.val.length, tokensPerIter, resumed: resumed !== null });
+  if (!resumed && c.eval_interval > 0) evaluate(); // nanoGPT evaluates at iteration 0
+  const schedule = { lr: c.learning_rate, warmupSteps: c.warmup_iters, decaySteps: c.lr_decay_iters, minLr: c.min_lr };
+  let iterSec = 0, logWindowStart = performance.now(), logWindowIters = 0;
+  try {
+    while (iter < c.max_iters) {
+      const t0 = performance.now();
+      const lr = c.decay_lr ? learningRate(iter, schedule) : c.learning_rate;
+      const loss = accumulateGradients(model, () => corpus.getBatch('train', c.batch_size, c.block_size, sampler), c.gradient_accumulation_steps);
+      const gradNorm = optimizer.clipGradNorm(c.grad_clip > 0 ? c.grad_clip : Infinity);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        optimizer.zeroGrad();
+        if (!c.skip_nonfinite) {
+          const last = ckptDir && existsSync(path.join(ckptDir, CHECKPOINT_FILES.config)) ? `the last checkpoint (${ckptDir}) is intact` : 'no checkpoint was written yet';
+          throw new TrainingError('TRAIN_NONFINITE', `iteration ${iter}: loss is ${loss} (gradient norm ${gradNorm}); training stopped and ${last}. Try a lower learning_rate (now ${c.learning_rate}), grad_clip (now ${c.grad_clip}), or --skip-nonfinite to skip such steps`);
+        }
+        metrics?.write({ event: 'skip', iter, loss: String(loss), grad_norm: String(gradNorm), elapsed_s: elapsed() });
+        emit({ type: 'skip', iter, loss, gradNorm });
+      } else {
+        optimizer.update(lr);
+        optimizer.zeroGrad();
+      }
+      iter++;
+
+      const dt = (performance.now() - t0) / 1000;
+      iterSec = iterSec === 0 ? dt : 0.9 * iterSec + 0.1 * dt; // smoothed for the ETA
+      logWindowIters++;
+      const logged = iter % c.log_interval === 0 || iter === c.max_iters;
+      let tokensPerSec = tokensPerIter / Math.max(dt, 1e-9);
+      if (logged) {
+        tokensPerSec = (tokensPerIter * logWindowIters) / Math.max((performance.now() - logWindowStart) / 1000, 1e-9);
+        metrics?.write({ event: 'train', iter, loss, lr, tokens_per_sec: tokensPerSec, grad_norm: gradNorm, elapsed_s: elapsed() });
+        logWindowStart = performance.now();
+        logWindowIters = 0;
+      }
+      emit({ type: 'step', iter, maxIters: c.max_iters, loss, lr, gradNorm, tokensPerSec, elapsedSec: elapsed(), etaSec: iterSec * (c.max_iters - iter), logged });
+
+      const last = iter === c.max_iters;
+      if ((c.eval_interval > 0 && iter % c.eval_interval === 0) || last) evaluate();
+      if ((c.checkpoint_interval > 0 && iter % c.checkpoint_interval === 0) || last) checkpoint();
+    }
+  } finally {
+    metrics?.close();
+  }
+  return { model, tokenizer: corpus.tokenizer, iter, trainLoss, valLoss, bestValLoss, checkpointDir: ckptDir };
+}
+
+function tokenizerSpec(c: PretrainConfig): TokenizerSpec {
+  if (c.tokenizer === 'char') return { kind: 'char' };
+  if (c.tokenizer === 'bpe') return { kind: 'bpe', vocabSize: c.bpe_vocab_size };
+  return { kind: 'file', path: c.tokenizer };
+}
+
+interface MetricsWriter {
+  write(record: Record<string, unknown>): void;
+  close(): void;
+}
+
+/**
+ * metrics.jsonl, one JSON object per event. On resume, lines past the
+ * checkpoint's iteration (written before the kill) are dropped so the file
+ * reads as one uninterrupted run.
+ */
+function openMetrics(file: string, resumeIter: number | null): MetricsWriter {
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (resumeIter === null) writeFileSync(file, '');
+  else if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').split('\n').filter((line) => {
+      try {
+        return line !== '' && (JSON.parse(line) as { iter: number }).iter <= resumeIter;
+      } catch {
+        return false; // a line cut short by the kill
+      }
+    });
+    writeFileSync(file, kept.map((l) => l + '\n').join(''));
+  }
+  const fd = openSync(file, 'a');
+  return {
+    write: (record) => void writeSync(fd, JSON.stringify(record) + '\n'),
+    close: () => closeSync(fd),
+  };
+}
