@@ -23,7 +23,11 @@ export interface GradFn {
   /** Op name, for error messages. */
   readonly name: string;
   readonly inputs: readonly Tensor[];
-  /** Gradients w.r.t. each input (null where an input needs none). */
+  /**
+   * Gradients w.r.t. each input (null where an input needs none). May return
+   * gradOut itself (the walk hands it on without a copy) but must not write
+   * into it.
+   */
   backward: ((gradOut: Float32Array) => InputGrad[]) | null;
 }
 

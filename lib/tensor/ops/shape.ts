@@ -1,5 +1,5 @@
-// Shape ops with autograd: reshape (a view of the same data order) and
-// transpose of two axes (a copy).
+// Shape ops with autograd: reshape and narrow (views of the same data),
+// transpose and permute (copies, by the native strided-copy kernel).
 import { ShapeError } from '../../errors.js';
 import { permute as permuteKernel } from '../../kernels/permute.js';
 import { needsGrad, record } from '../autograd.js';
