@@ -14,6 +14,8 @@
         "native/cpu/embedding.cpp",
         "native/cpu/bias.cpp",
         "native/cpu/optimizer.cpp",
+        "native/cpu/permute.cpp",
+        "native/cpu/elementwise.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
@@ -25,7 +27,9 @@
         "native/binding/ppo_loss.cpp",
         "native/binding/embedding.cpp",
         "native/binding/bias.cpp",
-        "native/binding/optimizer.cpp"
+        "native/binding/optimizer.cpp",
+        "native/binding/permute.cpp",
+        "native/binding/elementwise.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

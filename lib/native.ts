@@ -14,6 +14,7 @@ import type { PpoLossOptions, PpoStats, ValueLossOptions, ValueLossStats } from 
 import type { EmbeddingOptions } from './kernels/embedding.js';
 import type { BiasOptions } from './kernels/bias.js';
 import type { AdamWOptions, ClipGradNormOptions } from './kernels/optimizer.js';
+import type { PermuteOptions } from './kernels/permute.js';
 
 export interface CpuInfo {
   /** Instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
@@ -90,6 +91,10 @@ export interface NativeAddon {
 
   adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, opts: AdamWOptions): void;
   clipGradNorm(grads: Float32Array[], opts: ClipGradNormOptions): number;
+
+  permute(x: Float32Array, out: Float32Array, opts: PermuteOptions): void;
+  elementwiseAdd(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  elementwiseMul(a: Float32Array, b: Float32Array, out: Float32Array): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

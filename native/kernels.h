@@ -150,6 +150,20 @@ void embeddingBackward(float* dweight, const int32_t* ids, const float* dout,
 void biasAdd(float* x, const float* bias, int64_t rows, int64_t cols);
 void biasBackward(float* dbias, const float* dout, int64_t rows, int64_t cols);
 
+// ---------------------------------------------------------------- Permute
+// out = x with its axes reordered: out axis k is x axis perm[k] (numpy's
+// transpose(perm)); shape is x's, ndim ≤ kPermuteMaxDims. A pure copy.
+constexpr int kPermuteMaxDims = 8;
+void permute(float* out, const float* x, const int64_t* shape, const int32_t* perm, int ndim);
+
+// ---------------------------------------------------------------- Elementwise
+// out[i] = a[i] + b[i] and out[i] = a[i] · b[i], i < n. out may be a or b
+// (in place, e.g. gradient accumulation), never a partial overlap. Each
+// element is one float32 operation, so the result is exactly JS's
+// Math.fround(a + b) on every ISA and thread count.
+void elementwiseAdd(float* out, const float* a, const float* b, int64_t n);
+void elementwiseMul(float* out, const float* a, const float* b, int64_t n);
+
 // ---------------------------------------------------------------- Optimizer
 // One AdamW step (Loshchilov & Hutter), PyTorch's order of operations:
 //   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²

@@ -177,3 +177,11 @@ t.test('thousands of bad calls: clear TypeError/RangeError, no crash, no out-of-
   // The mutations must actually be rejected most of the time, or the fuzzer tests nothing.
   for (const [name, s] of stats) t.ok(s.threw / s.calls > 0.5, `${name}: ${s.threw} of ${s.calls} mutated calls rejected`);
 });
+
+t.test('every native kernel has a fuzz template', async (t) => {
+  const runtime = new Set(['cpuInfo', 'setNumThreads', 'numThreads', 'setCpuIsa']);
+  const covered = new Set(templates(new Rng(1)).map((tpl) => tpl.name));
+  const kernels = Object.keys(addon).filter((name) => typeof (addon as unknown as Record<string, unknown>)[name] === 'function' && !runtime.has(name));
+  t.same(kernels.filter((name) => !covered.has(name)), [], 'addon functions without a template');
+  t.same([...covered].filter((name) => !kernels.includes(name)), [], 'templates naming no addon function');
+});

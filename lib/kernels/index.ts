@@ -8,3 +8,5 @@ export * from './ppo_loss.js';
 export * from './embedding.js';
 export * from './bias.js';
 export * from './optimizer.js';
+export * from './permute.js';
+export * from './elementwise.js';

@@ -4,7 +4,7 @@
 // encoder output of T5). An optional KV cache turns self-attention into the
 // incremental form used for decoding.
 import { ShapeError } from '../errors.js';
-import { attention, type AttentionMask } from '../tensor/ops/attention.js';
+import { attention, packedAttention, type AttentionMask } from '../tensor/ops/attention.js';
 import { applyRope, type RopeTables } from '../tensor/ops/rope.js';
 import { narrow, permute, reshape } from '../tensor/ops/shape.js';
 import type { Random } from '../tensor/random.js';
@@ -50,6 +50,11 @@ export class MultiHeadAttention extends Module {
     const NH = this.heads, HS = this.headDim;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
     const heads = permute(reshape(qkv, [B, T, 3, NH, HS]), [2, 0, 3, 1, 4]); // (3, B, NH, T, HS)
+    if (!opts.rope && !opts.cache) {
+      // Plain self-attention reads q, k, v in place from the packed heads.
+      const y = packedAttention(heads, opts.mask); // (B, NH, T, HS)
+      return this.c_proj.forward(reshape(permute(y, [0, 2, 1, 3]), [B, T, this.dim])); // (B, T, C)
+    }
     let q = reshape(narrow(heads, 0, 1), [B, NH, T, HS]);
     let k = reshape(narrow(heads, 1, 1), [B, NH, T, HS]);
     const v = reshape(narrow(heads, 2, 1), [B, NH, T, HS]);

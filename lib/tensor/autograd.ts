@@ -5,6 +5,7 @@
 // at the end of every step instead of waiting for the GC to notice them.
 import { ShapeError } from '../errors.js';
 import { Tensor } from './tensor.js';
+import { addInto } from './vec.js';
 
 /**
  * The gradient of a slice of an input: `values` for elements
@@ -22,7 +23,11 @@ export interface GradFn {
   /** Op name, for error messages. */
   readonly name: string;
   readonly inputs: readonly Tensor[];
-  /** Gradients w.r.t. each input (null where an input needs none). */
+  /**
+   * Gradients w.r.t. each input (null where an input needs none). May return
+   * gradOut itself (the walk hands it on without a copy) but must not write
+   * into it.
+   */
   backward: ((gradOut: Float32Array) => InputGrad[]) | null;
 }
 
@@ -60,7 +65,7 @@ export function record(
 }
 
 function accumulate(target: Float32Array, add: Float32Array): void {
-  for (let i = 0; i < target.length; i++) target[i]! += add[i]!;
+  addInto(target, target, add);
 }
 
 /**
@@ -95,17 +100,19 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
     }
   }
 
-  // Every buffer in `grads` is owned by this walk and held by one tensor only
-  // (ops may return gradOut itself, or one buffer for two inputs), so
-  // accumulating in place never changes another tensor's gradient.
+  // Every buffer in `grads` (or given to a leaf's .grad) is held by one tensor
+  // only, so accumulating into it in place never changes another tensor's
+  // gradient. A tensor's buffer is released when its op's backward consumes
+  // it: the op may pass gradOut on to one input without a copy (reshape,
+  // add, narrow); a second input handed the same buffer gets a copy.
   const grads = new Map<Tensor, Float32Array>();
-  const owned = new Set<Float32Array>();
-  const own = (g: Float32Array): Float32Array => {
-    const mine = owned.has(g) ? g.slice() : g;
-    owned.add(mine);
+  const held = new Set<Float32Array>();
+  const hold = (g: Float32Array): Float32Array => {
+    const mine = held.has(g) ? g.slice() : g;
+    held.add(mine);
     return mine;
   };
-  grads.set(root, own(gradOut ? gradOut.slice() : new Float32Array([1])));
+  grads.set(root, hold(gradOut ? gradOut.slice() : new Float32Array([1])));
   for (let n = order.length - 1; n >= 0; n--) {
     const t = order[n]!;
     const g = grads.get(t);
@@ -120,6 +127,7 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
       continue;
     }
     if (!fn.backward) throw new Error(`backward(): the graph through ${fn.name} was already freed by an earlier backward()`);
+    held.delete(g);
     const inputGrads = fn.backward(g);
     fn.backward = null; // release what the closure saved
     fn.inputs.forEach((input, i) => {
@@ -128,11 +136,11 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
       let prev = grads.get(input);
       if (ig instanceof Float32Array) {
         if (prev) accumulate(prev, ig);
-        else grads.set(input, own(ig));
+        else grads.set(input, hold(ig));
         return;
       }
       if (!prev) {
-        prev = own(new Float32Array(input.size));
+        prev = hold(new Float32Array(input.size));
         grads.set(input, prev);
       }
       accumulate(prev.subarray(ig.offset, ig.offset + ig.values.length), ig.values);

@@ -15,6 +15,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerEmbedding(env, exports);
   registerBias(env, exports);
   registerOptimizer(env, exports);
+  registerPermute(env, exports);
+  registerElementwise(env, exports);
   return exports;
 }
 

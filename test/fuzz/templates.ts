@@ -15,6 +15,15 @@ export interface CallTemplate {
 const f = (n: number) => new Float32Array(n).map((_, i) => Math.sin(i + 1));
 const ids = (rng: Rng, n: number, limit: number) => new Int32Array(n).map(() => rng.int(0, limit));
 const dim = (rng: Rng, max = 9) => rng.int(1, max + 1);
+/** A random permutation of 4 axes. */
+const perm4 = (rng: Rng) => {
+  const p = [0, 1, 2, 3];
+  for (let k = 3; k > 0; k--) {
+    const j = rng.int(0, k + 1);
+    [p[k], p[j]] = [p[j]!, p[k]!];
+  }
+  return p;
+};
 
 export function templates(rng: Rng): CallTemplate[] {
   const [m, n, k, batch] = [dim(rng), dim(rng), dim(rng), dim(rng, 3)];
@@ -55,5 +64,9 @@ export function templates(rng: Rng): CallTemplate[] {
     { name: 'biasBackward', args: [f(rows * cols), f(cols), { rows, cols }] },
     { name: 'adamwStep', args: [f(n), f(n), f(n), new Float32Array(n).fill(0.5), { lr: 1e-3, step: rng.int(1, 5), decayMask: new Uint8Array(n).fill(1) }] },
     { name: 'clipGradNorm', args: [[f(n), f(m)], { maxNorm: 1 }] },
+    { name: 'permute', args: [f(B * H * tq * D), f(B * H * tq * D),
+      { shape: Int32Array.from([B, H, tq, D]), perm: Int32Array.from(perm4(rng)) }] },
+    { name: 'elementwiseAdd', args: [f(n), f(n), f(n)] },
+    { name: 'elementwiseMul', args: [f(n), f(n), f(n)] },
   ];
 }

@@ -72,3 +72,36 @@ t.test('gradients accumulate across uses and across backward calls; noGrad recor
   t.equal(z.gradFn, null, 'graph freed after backward');
   t.throws(() => backward(mul(x, x)), /root has shape \[3\]/);
 });
+
+t.test('gradient buffers handed on without a copy are never shared between tensors', async (t) => {
+  // add() passes one gradOut to both inputs and reshape() passes it through:
+  // the walk must copy where two holders would otherwise share a buffer and
+  // a later accumulation into one would leak into the other. Which tensor
+  // receives its gradient first depends on the graph order, so try both.
+  const n = 5000; // above the native-add threshold
+  const leaf = (f: (i: number) => number) => new Tensor(Float32Array.from({ length: n }, (_, i) => f(i)), [n], true);
+  const variants: [string, (x: Tensor, y: Tensor, w: Tensor) => Tensor][] = [
+    ['w·(x + y) then w·x', (x, y, w) => add(sum(mul(w, add(x, y))), sum(mul(w, reshape(reshape(x, [50, 100]), [n]))))],
+    ['w·x then w·(x + y)', (x, y, w) => add(sum(mul(w, reshape(reshape(x, [50, 100]), [n]))), sum(mul(w, add(x, y))))],
+    ['w·(y + x) then w·x', (x, y, w) => add(sum(mul(w, add(y, x))), sum(mul(w, x)))],
+    ['w·x then w·(y + x)', (x, y, w) => add(sum(mul(w, x)), sum(mul(w, add(y, x))))],
+  ];
+  for (const [name, f] of variants) {
+    const x = leaf((i) => (i % 7) - 3), y = leaf((i) => (i % 5) * 0.5), w = leaf((i) => (i % 3) + 1);
+    const gradOut = new Float32Array([1]);
+    backward(f(x, y, w), gradOut);
+    t.same([...gradOut], [1], `${name}: the caller's gradOut is not written`);
+    let bad = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w.data[i]!;
+      if (x.grad![i] !== 2 * wi || y.grad![i] !== wi || w.grad![i] !== 2 * x.data[i]! + y.data[i]!) bad++;
+    }
+    t.equal(bad, 0, `${name}: dx = 2w, dy = w, dw = 2x + y everywhere`);
+    t.ok(x.grad!.buffer !== y.grad!.buffer && x.grad!.buffer !== w.grad!.buffer && y.grad!.buffer !== w.grad!.buffer,
+      `${name}: x, y and w have their own gradient buffers`);
+  }
+  // add(x, x) hands the same buffer to one tensor twice: it must double, not alias.
+  const x = leaf((i) => i);
+  backward(sum(mul(x, add(x, x)))); // d/dx 2x² = 4x
+  t.equal(x.grad!.every((v, i) => v === 4 * i), true, 'add(x, x): dx = 4x');
+});

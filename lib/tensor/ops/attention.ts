@@ -1,7 +1,7 @@
 // Scaled dot-product attention with autograd over the fused native kernel
 // (FlashAttention-style: the T×T scores never exist, backward recomputes them).
 import { ShapeError } from '../../errors.js';
-import { attentionBackward, attentionForward } from '../../kernels/index.js';
+import { attentionBackward, attentionForward, type AttentionOptions } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 
@@ -26,18 +26,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask =
   const tk = k.shape[2]!;
   if (k.shape[0] !== batch || k.shape[1] !== heads || k.shape[3] !== headDim || v.shape.some((d, i) => d !== k.shape[i]))
     throw new ShapeError('SHAPE_MISMATCH', `attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit together`);
-  const opts = {
-    batch, heads, tq, tk, headDim,
-    causal: mask.causal ?? false,
-    qOffset: mask.qOffset ?? 0,
-    ...(mask.scale !== undefined ? { scale: mask.scale } : {}),
-    ...(mask.prefixLen ? { prefixLen: mask.prefixLen } : {}),
-    ...(mask.kvLen ? { kvLen: mask.kvLen } : {}),
-  };
+  const opts = kernelOptions(batch, heads, tq, tk, headDim, mask);
   const qd = q.f32('attention'), kd = k.f32('attention'), vd = v.f32('attention');
-  const out = new Float32Array(qd.length);
-  const lse = new Float32Array(batch * heads * tq);
-  attentionForward(qd, kd, vd, out, lse, opts);
+  const { out, lse } = forward(qd, kd, vd, opts);
   const y = new Tensor(out, q.shape);
   if (needsGrad(q, k, v))
     record(y, 'attention', [q, k, v], (g) => {
@@ -46,4 +37,46 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask =
       return [dq, dk, dv];
     });
   return y;
+}
+
+/**
+ * Self-attention over q, k, v packed in one tensor qkv [3, B, NH, T, HS]
+ * (the fused projection's heads, split by one permute). The backward writes
+ * dq, dk, dv straight into one gradient for qkv: no per-part buffers to sum.
+ */
+export function packedAttention(qkv: Tensor, mask: AttentionMask = {}): Tensor {
+  if (qkv.ndim !== 5 || qkv.shape[0] !== 3)
+    throw new ShapeError('SHAPE_MISMATCH', `packedAttention: qkv must be [3, batch, heads, time, headDim]; got [${qkv.shape}]`);
+  const [, batch, heads, time, headDim] = qkv.shape as [3, number, number, number, number];
+  const opts = kernelOptions(batch, heads, time, time, headDim, mask);
+  const d = qkv.f32('packedAttention');
+  const n = d.length / 3;
+  const part = (buf: Float32Array, i: number) => buf.subarray(i * n, (i + 1) * n); // (B, NH, T, HS)
+  const { out, lse } = forward(part(d, 0), part(d, 1), part(d, 2), opts);
+  const y = new Tensor(out, qkv.shape.slice(1));
+  if (needsGrad(qkv))
+    record(y, 'packedAttention', [qkv], (g) => {
+      const dqkv = new Float32Array(d.length);
+      attentionBackward(g, part(d, 0), part(d, 1), part(d, 2), out, lse, part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), opts);
+      return [dqkv];
+    });
+  return y;
+}
+
+function kernelOptions(batch: number, heads: number, tq: number, tk: number, headDim: number, mask: AttentionMask): AttentionOptions {
+  return {
+    batch, heads, tq, tk, headDim,
+    causal: mask.causal ?? false,
+    qOffset: mask.qOffset ?? 0,
+    ...(mask.scale !== undefined ? { scale: mask.scale } : {}),
+    ...(mask.prefixLen ? { prefixLen: mask.prefixLen } : {}),
+    ...(mask.kvLen ? { kvLen: mask.kvLen } : {}),
+  };
+}
+
+function forward(q: Float32Array, k: Float32Array, v: Float32Array, opts: AttentionOptions): { out: Float32Array; lse: Float32Array } {
+  const out = new Float32Array(q.length);
+  const lse = new Float32Array(opts.batch * opts.heads * opts.tq);
+  attentionForward(q, k, v, out, lse, opts);
+  return { out, lse };
 }

@@ -1,13 +1,14 @@
-// Elementwise ops with autograd: add, sub, mul, scale, addScalar.
+// Elementwise ops with autograd: add, sub, mul, scale, sum, mean.
 // Shapes must match exactly (broadcasting a bias over rows is ./linear.ts's job).
 import { needsGrad, record } from '../autograd.js';
 import { Tensor, expectSameShape } from '../tensor.js';
+import { addInto, mulInto } from '../vec.js';
 
 export function add(a: Tensor, b: Tensor): Tensor {
   expectSameShape(a, b, 'add');
   const x = a.f32('add'), y = b.f32('add');
   const out = new Float32Array(x.length);
-  for (let i = 0; i < out.length; i++) out[i] = x[i]! + y[i]!;
+  addInto(out, x, y);
   const t = new Tensor(out, a.shape);
   if (needsGrad(a, b)) record(t, 'add', [a, b], (g) => [g, g]);
   return t;
@@ -27,15 +28,13 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   expectSameShape(a, b, 'mul');
   const x = a.f32('mul'), y = b.f32('mul');
   const out = new Float32Array(x.length);
-  for (let i = 0; i < out.length; i++) out[i] = x[i]! * y[i]!;
+  mulInto(out, x, y);
   const t = new Tensor(out, a.shape);
   if (needsGrad(a, b))
     record(t, 'mul', [a, b], (g) => {
       const ga = new Float32Array(g.length), gb = new Float32Array(g.length);
-      for (let i = 0; i < g.length; i++) {
-        ga[i] = g[i]! * y[i]!;
-        gb[i] = g[i]! * x[i]!;
-      }
+      mulInto(ga, g, y);
+      mulInto(gb, g, x);
       return [ga, gb];
     });
   return t;

@@ -1,7 +1,7 @@
 // Matrix products with autograd: linear (x·Wᵀ + b, PyTorch nn.Linear layout,
 // weight [out, in]) and matmul over leading batch dims.
 import { ShapeError } from '../../errors.js';
-import { biasBackward, gemm, gemmBatched } from '../../kernels/index.js';
+import { biasAdd, biasBackward, gemm, gemmBatched } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 
@@ -15,10 +15,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const rows = x.rows;
   const xd = x.f32('linear'), w = weight.f32('linear');
   const y = new Float32Array(rows * outF);
-  if (bias) {
-    const b = bias.f32('linear');
-    for (let r = 0; r < rows; r++) y.set(b, r * outF);
-  }
+  // y starts as the bias in every row; the GEMM adds x·Wᵀ onto it (beta = 1).
+  if (bias) biasAdd(y, bias.f32('linear'), { rows, cols: outF });
   gemm(xd, w, y, { m: rows, n: outF, k: inF, transB: true, beta: bias ? 1 : 0 });
   const out = new Tensor(y, [...x.shape.slice(0, -1), outF]);
   if (needsGrad(x, weight, bias))

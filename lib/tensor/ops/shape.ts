@@ -1,6 +1,7 @@
-// Shape ops with autograd: reshape (a view of the same data order) and
-// transpose of two axes (a copy).
+// Shape ops with autograd: reshape and narrow (views of the same data),
+// transpose and permute (copies, by the native strided-copy kernel).
 import { ShapeError } from '../../errors.js';
+import { permute as permuteKernel } from '../../kernels/permute.js';
 import { needsGrad, record } from '../autograd.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
 
@@ -31,7 +32,7 @@ export function transpose(a: Tensor, i: number, j: number): Tensor {
   return permute(a, perm);
 }
 
-/** out.shape[k] = a.shape[perm[k]]. Copies. */
+/** out.shape[k] = a.shape[perm[k]]. Copies (native strided copy). */
 export function permute(a: Tensor, perm: readonly number[]): Tensor {
   const nd = a.ndim;
   if (perm.length !== nd || [...perm].sort((x, y) => x - y).some((p, k) => p !== k))
@@ -39,45 +40,18 @@ export function permute(a: Tensor, perm: readonly number[]): Tensor {
   const src = a.f32('permute');
   const outShape = perm.map((p) => a.shape[p]!);
   const out = new Float32Array(src.length);
-  permuteInto(out, src, a.shape, perm);
+  permuteKernel(src, out, { shape: Int32Array.from(a.shape), perm: Int32Array.from(perm) });
   const t = new Tensor(out, outShape);
   if (needsGrad(a)) {
-    const inverse = new Array<number>(nd);
+    const inverse = new Int32Array(nd);
     perm.forEach((p, k) => (inverse[p] = k));
     record(t, 'permute', [a], (g) => {
       const ga = new Float32Array(g.length);
-      permuteInto(ga, g, outShape, inverse);
+      permuteKernel(g, ga, { shape: Int32Array.from(outShape), perm: inverse });
       return [ga];
     });
   }
   return t;
-}
-
-function permuteInto(out: Float32Array, src: Float32Array, shape: Shape, perm: readonly number[]): void {
-  const nd = shape.length;
-  const srcStrides = new Array<number>(nd);
-  let s = 1;
-  for (let k = nd - 1; k >= 0; k--) {
-    srcStrides[k] = s;
-    s *= shape[k]!;
-  }
-  const outShape = perm.map((p) => shape[p]!);
-  const strides = perm.map((p) => srcStrides[p]!); // source stride for each output axis
-  const idx = new Array<number>(nd).fill(0);
-  const inner = nd ? outShape[nd - 1]! : 1;
-  const innerStride = nd ? strides[nd - 1]! : 1;
-  let offset = 0;
-  for (let o = 0; o < out.length; o += inner) {
-    for (let x = 0; x < inner; x++) out[o + x] = src[offset + x * innerStride]!;
-    // Advance the multi-index over all but the innermost output axis.
-    for (let k = nd - 2; k >= 0; k--) {
-      idx[k]++;
-      offset += strides[k]!;
-      if (idx[k]! < outShape[k]!) break;
-      offset -= strides[k]! * outShape[k]!;
-      idx[k] = 0;
-    }
-  }
 }
 
 /**
