@@ -3,6 +3,7 @@
 // prints each report as markdown on stdout (progress goes to stderr) and
 // writes bench/results/<date>-<suite>.json.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,6 +45,9 @@ async function main() {
     const suite = await import(pathToFileURL(path.join(suitesDir, `${name}.mjs`)).href);
     const started = Date.now();
     const date = new Date();
+    // Other work on the machine skews every figure, and PyTorch's OpenMP
+    // threads more than most; record it so a reader can tell.
+    const loadAtStart = os.loadavg()[0];
     log(`suite ${name}: ${suite.description ?? ''} (threads ${options.threads}${options.quick ? ', quick' : ''})`);
     const result = await suite.run({ lmkit, root, options, log });
     const report = {
@@ -54,12 +58,13 @@ async function main() {
       machine: {
         ...machineInfo({ root, backend: lmkit.backendInfo() }),
         lmkitThreads: lmkit.numThreads(),
+        loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] },
         ...result.machine,
       },
       limits: result.limits ?? {},
       peers: result.peers ?? {},
       rows: result.rows,
-      notes: result.notes ?? [],
+      notes: [...(result.notes ?? []), ...loadNotes(loadAtStart, options.threads)],
       durationS: Math.round((Date.now() - started) / 100) / 10,
     };
     process.stdout.write(`${renderReport(report)}\n`);
@@ -67,6 +72,16 @@ async function main() {
     log(`suite ${name}: ${report.durationS} s, results in ${path.relative(process.cwd(), file)}`);
   }
   return 0;
+}
+
+/** A warning when other processes already kept the cores busy as the suite started. */
+function loadNotes(load, threads) {
+  const cores = os.availableParallelism();
+  if (!(load > 0.5 * cores)) return [];
+  return [
+    `load average ${load.toFixed(2)} on ${cores} cores as the suite started: other work shared the CPU, so times are ` +
+      `inflated and noisy (PyTorch's OpenMP threads suffer most); ${threads > 1 ? 'compare with --threads 1 or ' : ''}rerun on an idle machine`,
+  ];
 }
 
 main().then(

@@ -3,13 +3,13 @@ import type { BenchRow, BenchSide } from './table.mjs';
 export interface Timing { medianMs: number; minMs: number; reps: number; inner: number }
 export interface Bar { text: string; min: number; strict?: boolean; threads?: number }
 
-export function okSide(timing: Timing, work: { flops?: number; bytes?: number }, extra?: Partial<BenchSide>): BenchSide;
+export function okSide(timing: Timing, work: { flops?: number; bytes?: number; tokens?: number }, extra?: Partial<BenchSide>): BenchSide;
 export function emptySide(status: string, note?: string, extra?: Partial<BenchSide>): BenchSide;
 export function evaluateBar(bar: Bar | null, speedup: number | null, threads: number): BenchRow['bar'];
 export function makeRow(parts: {
   kernel: string;
   shape: string;
-  work: { flops?: number; bytes?: number };
+  work: { flops?: number; bytes?: number; tokens?: number };
   ours: BenchSide;
   peer: BenchSide | null;
   bar?: Bar | null;

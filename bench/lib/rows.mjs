@@ -2,14 +2,17 @@
 // ratio against the peer, the issue's bar, and the fraction of the limit.
 
 /**
- * One side of a row from a timing. `work` is {flops} (rate in GFLOP/s) or
- * {bytes} (GB/s); the rate uses the median time, like the speed ratio.
+ * One side of a row from a timing. `work` is {flops} (rate in GFLOP/s),
+ * {bytes} (GB/s) or {tokens} (tokens/s, for the train and decode suites);
+ * the rate uses the median time, like the speed ratio.
  */
 export function okSide(timing, work, extra = {}) {
   const seconds = timing.medianMs / 1e3;
   const rate = work.flops != null
     ? { value: work.flops / seconds / 1e9, unit: 'GFLOP/s' }
-    : { value: work.bytes / seconds / 1e9, unit: 'GB/s' };
+    : work.tokens != null
+      ? { value: work.tokens / seconds, unit: 'tokens/s' }
+      : { value: work.bytes / seconds / 1e9, unit: 'GB/s' };
   return {
     status: 'ok',
     medianMs: timing.medianMs,

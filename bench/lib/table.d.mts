@@ -21,8 +21,8 @@ export interface BenchSide {
 export interface BenchRow {
   kernel: string;
   shape: string;
-  /** Work per call: flops for compute-bound rows, bytes for memory-bound ones. */
-  work?: { flops?: number; bytes?: number };
+  /** Work per call: flops for compute-bound rows, bytes for memory-bound ones, tokens for train / decode. */
+  work?: { flops?: number; bytes?: number; tokens?: number };
   ours: BenchSide;
   peer: BenchSide | null;
   /** peer median / our median: > 1 means ours is faster. */

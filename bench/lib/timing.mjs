@@ -54,3 +54,23 @@ export function median(values) {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
+
+/**
+ * Times calls that are long (a training step, a whole generation) and report
+ * their own figures: `warmup` untimed calls, then timed calls until
+ * `budgetMs` is spent, at least `minRuns`, at most `maxRuns`. `fn` returns an
+ * object with its milliseconds under `key` (and any split it measured).
+ * bench/peers/torch_train.py follows the same rules.
+ * @template {Record<string, number>} S
+ * @param {() => S} fn
+ * @param {{warmup: number, minRuns: number, maxRuns: number, budgetMs: number, key: keyof S & string}} options
+ * @returns {{medianMs: number, minMs: number, reps: number, inner: 1, samples: S[]}}
+ */
+export function measureRuns(fn, { warmup, minRuns, maxRuns, budgetMs, key }) {
+  for (let i = 0; i < warmup; i++) fn();
+  const samples = [];
+  const started = nowMs();
+  while (samples.length < maxRuns && (samples.length < minRuns || nowMs() - started < budgetMs)) samples.push(fn());
+  const ms = samples.map((s) => s[key]);
+  return { medianMs: median(ms), minMs: Math.min(...ms), reps: samples.length, inner: 1, samples };
+}

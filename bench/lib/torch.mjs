@@ -1,5 +1,5 @@
-// The PyTorch peer: bench/peers/torch_kernels.py run by Debian's python3
-// (which has python3-torch), one process for all cases of a suite.
+// The PyTorch peers (bench/peers/torch_*.py) run by Debian's python3 (which
+// has python3-torch), one process for all cases of a suite.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -15,17 +15,21 @@ function pythonPath() {
 }
 
 /**
- * Runs every case in one python process.
- * @param {{root: string, threads: number, budgetMs: number, cases: object[]}} request
- * @returns {{status: 'ok', torch: string, results: Map<string, any>} |
+ * Runs every case in one python process (importing torch costs seconds).
+ * `script` is the peer in bench/peers/: torch_kernels.py for the kernel
+ * suite, torch_train.py for train and decode; `request` carries what else
+ * that script reads besides threads and cases.
+ * @param {{root: string, threads: number, cases: object[], script?: string,
+ *          request?: object, budgetMs?: number, timeoutMs?: number}} options
+ * @returns {{status: 'ok', torch: string, threads: number, results: Map<string, any>} |
  *           {status: 'missing' | 'error', install?: string, error: string}}
  */
-export function runTorchCases({ root, threads, budgetMs, cases }) {
+export function runTorchCases({ root, threads, budgetMs, cases, script = 'torch_kernels.py', request = {}, timeoutMs = 600_000 }) {
   const python = pythonPath();
-  const script = path.join(root, 'bench', 'peers', 'torch_kernels.py');
-  const res = runJson(python, [script], {
-    input: JSON.stringify({ threads, budget_ms: budgetMs, cases }),
-    timeoutMs: 600_000,
+  const file = path.join(root, 'bench', 'peers', script);
+  const res = runJson(python, [file], {
+    input: JSON.stringify({ threads, ...(budgetMs != null ? { budget_ms: budgetMs } : {}), ...request, cases }),
+    timeoutMs,
   });
   if (!res.ok) {
     const missing = /ENOENT/.test(res.error);
@@ -41,4 +45,25 @@ export function runTorchCases({ root, threads, budgetMs, cases }) {
     threads: v.threads,
     results: new Map(v.results.map((r) => [r.id, r])),
   };
+}
+
+/**
+ * The `peers.torch` entry of a results file and the notes to print for a
+ * runTorchCases answer (missing or failed peer, thread count not honoured).
+ * @returns {{peer: {status: string, version?: string, install?: string, error?: string}, notes: string[]}}
+ */
+export function torchPeerStatus(torch, threads) {
+  const notes = [];
+  if (torch.status === 'ok') {
+    if (torch.threads !== threads) notes.push(`PyTorch ran ${torch.threads} threads, not ${threads}`);
+    return { peer: { status: 'ok', version: torch.torch }, notes };
+  }
+  const peer = { status: torch.status === 'missing' ? 'not installed' : 'error', error: torch.error };
+  if (torch.install) peer.install = torch.install;
+  notes.push(
+    torch.install
+      ? `PyTorch peer not available (${torch.error}). Install: ${torch.install}`
+      : `PyTorch peer failed: ${torch.error}`,
+  );
+  return { peer, notes };
 }

@@ -9,7 +9,7 @@ import { makeRow, okSide, emptySide, evaluateBar } from '../../bench/lib/rows.mj
 import { renderTable, renderReport, formatMs, type BenchReport } from '../../bench/lib/table.mjs';
 import { resultsPath, writeResults, RESULTS_SCHEMA } from '../../bench/lib/results.mjs';
 import { parseArgs, UsageError } from '../../bench/lib/args.mjs';
-import { plannedReps, median } from '../../bench/lib/timing.mjs';
+import { plannedReps, median, measureRuns } from '../../bench/lib/timing.mjs';
 
 const timing = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, reps: 5, inner: 1 });
 const fmaLimit = { name: 'peak FMA avx512 2T', value: 400, unit: 'GFLOP/s' };
@@ -134,4 +134,33 @@ t.test('timing plan: budget, minimum samples, 4-budget cap', async (t) => {
   t.equal(plannedReps(5000, { budgetMs: 500 }), 1);
   t.equal(median([3, 1, 2]), 2);
   t.equal(median([4, 1, 3, 2]), 2.5);
+});
+
+t.test('train / decode rows: tokens/s from the median, ratio and bar', async (t) => {
+  const work = { tokens: 8 * 256 };
+  const row = makeRow({
+    kernel: 'train step', shape: '6×384 T256 B8', work, threads: 2,
+    ours: okSide(timing(1000, 900), work),
+    peer: okSide(timing(1200, 1100), work, { name: 'PyTorch' }),
+    bar: { text: '≥1.5× PyTorch', min: 1.5 },
+  });
+  t.same(row.ours.rate, { value: 2048, unit: 'tokens/s' }, '2048 tokens in 1 s');
+  t.ok(Math.abs(row.peer!.rate!.value - 2048 / 1.2) < 1e-9);
+  t.ok(Math.abs(row.speedup! - 1.2) < 1e-12);
+  t.equal(row.bar!.status, 'FAIL', '1.2× is under the 1.5× bar');
+  t.match(renderTable([row]).split('\n')[2]!, /\| 2048 tokens\/s \| PyTorch \| 1200 \/ 1100 \| 1707 tokens\/s \| 1\.20× \| ≥1\.5× PyTorch: FAIL \| — \|/);
+});
+
+t.test('measureRuns: warm-up untimed, at least minRuns, at most maxRuns, median of the key', async (t) => {
+  let calls = 0;
+  const costs = [100, 5, 1, 3, 2, 9];
+  const r = measureRuns(() => ({ ms: costs[calls++]!, other: 0 }), { warmup: 1, minRuns: 5, maxRuns: 5, budgetMs: 0, key: 'ms' });
+  t.equal(calls, 6, 'one warm-up and five timed runs');
+  t.equal(r.reps, 5);
+  t.equal(r.medianMs, 3, 'the warm-up (100) is not a sample');
+  t.equal(r.minMs, 1);
+  t.equal(r.samples.length, 5);
+  let more = 0;
+  const capped = measureRuns(() => ({ ms: ++more }), { warmup: 0, minRuns: 1, maxRuns: 3, budgetMs: 60_000, key: 'ms' });
+  t.equal(capped.reps, 3, 'a large budget stops at maxRuns');
 });
