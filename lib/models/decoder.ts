@@ -35,7 +35,7 @@ class DecoderTransformer extends Module {
       projStd: c.initializer_range / Math.sqrt(2 * c.n_layer), // GPT-2's scaled residual init
     };
     this.h = Array.from({ length: c.n_layer }, () => new TransformerBlock(block, rng, dropoutRng));
-    this.ln_f = c.norm === 'rmsnorm' ? new RMSNorm(c.n_embd, c.layer_norm_epsilon) : new LayerNorm(c.n_embd, c.layer_norm_epsilon);
+    this.ln_f = c.norm === 'rmsnorm' ? new RMSNorm(c.n_embd, c.layer_norm_epsilon) : new LayerNorm(c.n_embd, c.layer_norm_epsilon, c.bias);
   }
 }
 

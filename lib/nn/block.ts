@@ -30,7 +30,7 @@ export class TransformerBlock extends Module {
 
   constructor(readonly config: BlockConfig, rng: Random, private readonly dropoutRng: Random) {
     super();
-    const makeNorm = () => (config.norm === 'rmsnorm' ? new RMSNorm(config.dim, config.normEps) : new LayerNorm(config.dim, config.normEps));
+    const makeNorm = () => (config.norm === 'rmsnorm' ? new RMSNorm(config.dim, config.normEps) : new LayerNorm(config.dim, config.normEps, config.bias));
     this.ln_1 = makeNorm();
     this.attn = new MultiHeadAttention(config.dim, config.heads, rng, { bias: config.bias, projStd: config.projStd });
     this.ln_2 = makeNorm();

@@ -5,15 +5,18 @@ import { Module } from './module.js';
 
 export class LayerNorm extends Module {
   weight: Tensor;
-  bias: Tensor;
-  constructor(dim: number, readonly eps = 1e-5) {
+  /** null without a bias (nanoGPT's bias=False): a constant zero is used. */
+  bias: Tensor | null;
+  private readonly zeroBias: Tensor | null;
+  constructor(dim: number, readonly eps = 1e-5, bias = true) {
     super();
     this.weight = full([dim], 1);
     this.weight.requiresGrad = true;
-    this.bias = zeros([dim], true);
+    this.bias = bias ? zeros([dim], true) : null;
+    this.zeroBias = bias ? null : zeros([dim]);
   }
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight, this.bias, this.eps);
+    return layerNorm(x, this.weight, (this.bias ?? this.zeroBias)!, this.eps);
   }
 }
 

@@ -7,7 +7,8 @@ import { pretrainConfig, type PretrainConfig } from './pretrain_config.js';
  * README (--device=cpu --compile=False --eval_iters=20 --log_interval=1
  * --block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
  * --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0), on train.py's
- * defaults (bias False, weight_decay 0.1, grad_clip 1.0, exact GELU).
+ * defaults (bias False, weight_decay 0.1 on every 2-D weight including the
+ * tied embedding, grad_clip 1.0, exact GELU).
  */
 const SHAKESPEARE_CHAR = {
   tokenizer: 'char',
@@ -15,7 +16,7 @@ const SHAKESPEARE_CHAR = {
   n_layer: 4, n_head: 4, n_embd: 128, dropout: 0.0, bias: false, activation_function: 'gelu',
   max_iters: 2000, lr_decay_iters: 2000,
   learning_rate: 1e-3, min_lr: 1e-4, beta2: 0.99, warmup_iters: 100,
-  weight_decay: 0.1, grad_clip: 1.0,
+  weight_decay: 0.1, decay_embeddings: true, grad_clip: 1.0,
   eval_interval: 250, eval_iters: 20, log_interval: 1,
   // nanoGPT checkpoints at evals; we checkpoint every eval too.
   checkpoint_interval: 250,

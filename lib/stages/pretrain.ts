@@ -18,6 +18,7 @@ import { learningRate } from '../optim/schedule.js';
 import { lmkitVersion } from '../package_info.js';
 import { backward, noGrad } from '../tensor/autograd.js';
 import { Random } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { checkResumable, flattenConfig, type PretrainConfig } from './pretrain_config.js';
 import { parseTrainerState, type TrainerState } from './trainer_state.js';
@@ -125,7 +126,10 @@ export function pretrain(o: PretrainOptions): PretrainResult {
   model.train();
 
   // --- optimizer
-  const optimizer = new AdamW(model.namedParameters(), { beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay });
+  const optimizer = new AdamW(model.namedParameters(), {
+    beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay,
+    ...(c.decay_embeddings ? { decays: (_name: string, p: Tensor) => p.ndim >= 2 } : {}),
+  });
   let iter = 0, bestValLoss = Infinity, elapsedBefore = 0;
   if (resumed) {
     const { ckpt, state } = resumed;

@@ -25,8 +25,10 @@ export interface PretrainConfig {
   lr_decay_iters: number;
   /** Off: constant learning_rate (for debugging and short tests). */
   decay_lr: boolean;
-  /** Decoupled AdamW decay on 2-D weights only (not norms, biases, embeddings). */
+  /** Decoupled AdamW decay on 2-D weights (never on norms and biases). */
   weight_decay: number;
+  /** Decay the embedding tables too, as nanoGPT does (HF recipes exempt them). */
+  decay_embeddings: boolean;
   beta1: number;
   /** 0.99 for small-batch char models (nanoGPT shakespeare), 0.95 for GPT-2. */
   beta2: number;
@@ -69,6 +71,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainConfig, 'model'> = {
   lr_decay_iters: 2000,
   decay_lr: true,
   weight_decay: 0.1,
+  decay_embeddings: false,
   beta1: 0.9,
   beta2: 0.95,
   grad_clip: 1.0,
