@@ -18,13 +18,14 @@
 // reader always finds the previous complete checkpoint or the new one, never
 // a mix. Only writers touch leftovers: a reader (lmkit sample during training)
 // must not delete a live writer's temp folder.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import { CheckpointError } from '../errors.js';
 import { loadTokenizer } from '../tokenizer/load.js';
 import type { Tokenizer, TokenizerJson } from '../tokenizer/types.js';
 import { readSafetensors, serializeSafetensors, toFloat32, type SafetensorsFile, type TensorToWrite } from './safetensors.js';
+import { fsyncDirectory, writeFileSynced } from './atomic_write.js';
 
 export const CHECKPOINT_FILES = {
   weights: 'model.safetensors',
@@ -92,18 +93,18 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents, lmkitV
   const tmp = path.join(parent, `${tmpPrefix(dir)}${process.pid}`);
   mkdirSync(tmp);
   try {
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.weights), serializeSafetensors(contents.weights, { format: 'pt', lmkit_version: lmkitVersion }));
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.config), [json({ ...contents.config, lmkit_version: lmkitVersion })]);
-    writeSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), [json(contents.tokenizer)]);
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.weights), serializeSafetensors(contents.weights, { format: 'pt', lmkit_version: lmkitVersion }));
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.config), [json({ ...contents.config, lmkit_version: lmkitVersion })]);
+    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), [json(contents.tokenizer)]);
     if (contents.optimizer) {
       const { step, m, v } = contents.optimizer;
       const tensors: Record<string, TensorToWrite> = {};
       for (const [name, data] of Object.entries(m)) tensors[`exp_avg.${name}`] = { dtype: 'F32', shape: [data.length], data };
       for (const [name, data] of Object.entries(v)) tensors[`exp_avg_sq.${name}`] = { dtype: 'F32', shape: [data.length], data };
-      writeSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), serializeSafetensors(tensors, { step: String(step) }));
+      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), serializeSafetensors(tensors, { step: String(step) }));
     }
-    if (contents.trainerState) writeSynced(path.join(tmp, CHECKPOINT_FILES.trainerState), [json(contents.trainerState)]);
-    fsyncPath(tmp);
+    if (contents.trainerState) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.trainerState), [json(contents.trainerState)]);
+    fsyncDirectory(tmp);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw new CheckpointError('CHECKPOINT_WRITE', `${dir}: cannot write checkpoint (${(err as Error).message}); the previous checkpoint is intact`, { cause: err });
@@ -111,7 +112,7 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents, lmkitV
   const hadPrevious = existsSync(dir);
   if (hadPrevious) renameSync(dir, oldDir(dir));
   renameSync(tmp, dir);
-  fsyncPath(parent);
+  fsyncDirectory(parent);
   if (hadPrevious) rmSync(oldDir(dir), { recursive: true, force: true });
 }
 
@@ -181,26 +182,4 @@ function readJsonObject(file: string): Record<string, unknown> {
 
 function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
-}
-
-function writeSynced(file: string, chunks: Uint8Array[]): void {
-  const fd = openSync(file, 'w', 0o644);
-  try {
-    for (const chunk of chunks) {
-      let written = 0;
-      while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncPath(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
