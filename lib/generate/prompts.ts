@@ -127,8 +127,8 @@ export interface CotExemplar {
 
 /** Exemplars with worked steps, then the question; the model continues after "A:". */
 export function chainOfThoughtPrompt(exemplars: readonly CotExemplar[], question: string, template: FewShotTemplate = CHAIN_OF_THOUGHT_TEMPLATE): string {
-  const steps = templateFields(template.example, 'chain-of-thought example template');
-  if (!steps.includes('steps'))
+  const fields = templateFields(template.example, 'chain-of-thought example template');
+  if (!fields.includes('steps'))
     throw new PromptError('PROMPT_BAD_TEMPLATE', `chainOfThoughtPrompt: the example template must show the worked steps through a {steps} field, got ${JSON.stringify(template.example)}`);
   return fewShotPrompt(template, exemplars.map((e) => ({ ...e })), { question });
 }
