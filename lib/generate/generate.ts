@@ -5,13 +5,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError } from '../errors.js';
 import type { DecoderLM } from '../models/decoder.js';
-import { createStreamDecoder } from '../tokenizer/stream.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { beamSearch } from './beam_search.js';
 import { decodeRows, rowRandom, type DecodeRow } from './decode_loop.js';
 import { decoderSession } from './kv_cache.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
-import { StopStringBuffer } from './stop_strings.js';
+import { createTextStream, StopStringBuffer } from './stop_strings.js';
 
 export type { GenerateOptions } from './options.js';
 
@@ -82,7 +81,7 @@ export function generate(model: DecoderLM, tokenizer: Tokenizer, input: PromptIn
   }
   const n = o.numReturnSequences;
   const rows: DecodeRow[] = prompts.flatMap((prompt) => Array.from({ length: n }, (_, j) => ({ prompt, generated: [], finished: false, rng: rowRandom(o.seed, j) })));
-  const streams = rows.map(() => ({ decoder: createStreamDecoder(tokenizer, { skipSpecial: true }), stop: new StopStringBuffer(o.stopStrings), text: '' }));
+  const streams = rows.map(() => ({ pieces: createTextStream(tokenizer, o.stopStrings), text: '' }));
   const reasons = rows.map((): FinishReason => 'length');
   for (const step of decodeRows(open, rows, o)) {
     o.signal?.throwIfAborted();
@@ -90,17 +89,16 @@ export function generate(model: DecoderLM, tokenizer: Tokenizer, input: PromptIn
       const s = streams[r]!;
       if (reasons[r] !== 'length' || row.generated.length === 0) return;
       const id = row.generated[row.generated.length - 1]!;
-      s.text += s.stop.push(s.decoder.push(id));
-      if (s.stop.stopped) (reasons[r] = 'stop'), (row.finished = true);
+      s.text += s.pieces.push(id);
+      if (s.pieces.stopped) (reasons[r] = 'stop'), (row.finished = true);
       else if (eos.has(id)) reasons[r] = 'eos';
     });
   }
   const out = rows.map((row, r): GeneratedSequence => {
     const s = streams[r]!;
     if (reasons[r] !== 'stop') {
-      s.text += s.stop.push(s.decoder.flush());
-      s.text += s.stop.flush();
-      if (s.stop.stopped) reasons[r] = 'stop';
+      s.text += s.pieces.flush();
+      if (s.pieces.stopped) reasons[r] = 'stop';
     }
     return { ids: row.generated, text: s.text, finishReason: reasons[r]! };
   });
@@ -119,26 +117,25 @@ export async function* stream(model: DecoderLM, tokenizer: Tokenizer, prompt: st
   if (o.numBeams > 1 || o.numReturnSequences > 1)
     throw new RangeError('stream: streams one sequence; numBeams and numReturnSequences must be 1 (use generate() for beam search)');
   const eos = new Set(o.eosTokenIds);
-  const decoder = createStreamDecoder(tokenizer, { skipSpecial: true });
-  const stop = new StopStringBuffer(o.stopStrings);
+  const pieces = createTextStream(tokenizer, o.stopStrings);
   const row: DecodeRow = { prompt: prompts[0]!, generated: [], finished: false, rng: rowRandom(o.seed, 0) };
   const steps = decodeRows(decoderSession(model, prompts[0]!.length + o.maxNewTokens), [row], o);
   try {
     for (const _ of steps) {
       const id = row.generated[row.generated.length - 1]!;
       if (eos.has(id)) break;
-      const text = stop.push(decoder.push(id));
-      if (stop.stopped) {
+      const text = pieces.push(id);
+      if (pieces.stopped) {
         if (text) yield { token: id, text };
         return;
       }
       const last = row.generated.length === o.maxNewTokens;
-      yield { token: id, text: last ? text + stop.push(decoder.flush()) + stop.flush() : text };
+      yield { token: id, text: last ? text + pieces.flush() : text };
       if (last) return;
       await nextTurn(); // lets timers and I/O (an abort) run between steps
       if (o.signal?.aborted) return;
     }
-    const rest = stop.push(decoder.flush()) + stop.flush();
+    const rest = pieces.flush();
     if (rest) yield { token: -1, text: rest };
   } finally {
     steps.return(undefined); // closes the session

@@ -2,6 +2,8 @@
 // string is held back until it either completes one (the output ends just
 // before it; the stop string itself is never returned) or diverges (it is
 // released). So emitted text never has to be taken back.
+import { createStreamDecoder } from '../tokenizer/stream.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 
 export class StopStringBuffer {
   private held = '';
@@ -46,4 +48,25 @@ export class StopStringBuffer {
     this.held = '';
     return rest;
   }
+}
+
+/** Token ids → text pieces: whole UTF-8 characters (byte-level tokens may split one), stop strings cut. */
+export interface TextStream {
+  /** Text this token completes ('' while a character or a possible stop string is unfinished). */
+  push(id: number): string;
+  /** Ends the text: what was held comes out (an unfinished character as U+FFFD). */
+  flush(): string;
+  readonly stopped: boolean;
+}
+
+export function createTextStream(tokenizer: Tokenizer, stops: readonly string[]): TextStream {
+  const decoder = createStreamDecoder(tokenizer, { skipSpecial: true });
+  const stop = new StopStringBuffer(stops);
+  return {
+    push: (id) => stop.push(decoder.push(id)),
+    flush: () => (stop.stopped ? '' : stop.push(decoder.flush()) + stop.flush()),
+    get stopped() {
+      return stop.stopped;
+    },
+  };
 }

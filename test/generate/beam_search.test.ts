@@ -5,6 +5,7 @@
 // (2) a literal list-based transcription of HF's BeamSearchScorer for
 // narrow beams, earlyStopping true / false / "never", several α.
 import t from 'tap';
+import type { Test } from 'tap';
 import { beamSearch, type BeamHypothesis, type BeamSearchOptions } from '../../lib/generate/beam_search.js';
 import type { SessionFactory } from '../../lib/generate/kv_cache.js';
 import { decoderSession } from '../../lib/generate/kv_cache.js';
@@ -115,7 +116,7 @@ function options(over: Partial<BeamSearchOptions>): BeamSearchOptions {
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
-function same(t: Tap.Test, got: BeamHypothesis[], want: { tokens: number[]; score: number }[], what: string): void {
+function same(t: Test, got: BeamHypothesis[], want: { tokens: number[]; score: number }[], what: string): void {
   t.same(got.map((h) => h.tokens), want.map((h) => h.tokens), `${what}: sequences`);
   t.ok(got.every((h, i) => close(h.score, want[i]!.score)), `${what}: scores ${got.map((h) => h.score.toFixed(4))}`);
 }
