@@ -41,3 +41,11 @@ export type { PretrainOptions, PretrainResult, PretrainEvent } from './stages/pr
 export { pretrainConfig, DEFAULT_PRETRAIN } from './stages/pretrain_config.js';
 export type { PretrainConfig } from './stages/pretrain_config.js';
 export { presetConfig, PRESETS } from './stages/presets.js';
+
+export { generate, stream } from './generate/generate.js';
+export type { GenerateOptions, GeneratedSequence, PromptInput, StreamPiece, FinishReason } from './generate/generate.js';
+export { beamSearch, BeamHypotheses } from './generate/beam_search.js';
+export type { BeamSearchOptions, BeamHypothesis, EarlyStopping } from './generate/beam_search.js';
+export { decoderSession, reorderCache } from './generate/kv_cache.js';
+export type { DecodeSession, SessionFactory } from './generate/kv_cache.js';
+export { processLogits, warpLogits, pickToken, sampleToken, applyTopK, applyTopP, applyRepetitionPenalty, applyNoRepeatNgram } from './generate/sampling.js';

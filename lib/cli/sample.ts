@@ -7,12 +7,10 @@ import { parseArgs } from 'node:util';
 
 import { ConfigError } from '../errors.js';
 import { CHECKPOINT_FILES, readCheckpoint } from '../io/checkpoint.js';
-import type { DecoderLM } from '../models/decoder.js';
 import { decoderFromCheckpoint } from '../models/decoder_checkpoint.js';
-import { noGrad } from '../tensor/autograd.js';
 import { Random } from '../tensor/random.js';
-import { Tensor } from '../tensor/tensor.js';
 import { createStreamDecoder } from '../tokenizer/stream.js';
+import { decodeTokens, type DecodeOptions } from '../generate/sliding_window.js';
 import { cliError, usageError } from './errors.js';
 
 export const SAMPLE_HELP = `Usage: lmkit sample --ckpt <dir> [--prompt <text>] [options]
@@ -27,73 +25,6 @@ Options:
   --top-k <k>             sample among the k most likely tokens (default 200; 0 = all)
   --seed <n>              seeds the sampler (default 1337)
   -h, --help              this text`;
-
-export interface DecodeOptions {
-  maxNewTokens: number;
-  /** 0 picks the most likely token (greedy). */
-  temperature: number;
-  /** Keep only the k most likely tokens before sampling; 0 or ≥ vocab keeps all. */
-  topK: number;
-  rng: Random;
-}
-
-/** Index of the largest value; the first one on ties (as torch.argmax). */
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
-  return best;
-}
-
-/** nanoGPT's sampling step: logits / T, top-k cut, softmax, one draw. */
-export function pickToken(logits: Float32Array, o: Omit<DecodeOptions, 'maxNewTokens'>): number {
-  if (o.temperature === 0) return argmax(logits);
-  const scaled = logits.map((v) => v / o.temperature);
-  if (o.topK > 0 && o.topK < scaled.length) {
-    const kth = Float32Array.from(scaled).sort().reverse()[o.topK - 1]!;
-    for (let i = 0; i < scaled.length; i++) if (scaled[i]! < kth) scaled[i] = -Infinity;
-  }
-  const max = scaled.reduce((a, b) => Math.max(a, b), -Infinity);
-  let sum = 0;
-  const p = scaled.map((v) => Math.exp(v - max));
-  for (const v of p) sum += v;
-  let r = o.rng.uniform() * sum;
-  for (let i = 0; i < p.length; i++) {
-    r -= p[i]!;
-    if (r < 0) return i;
-  }
-  return argmax(p); // rounding left r ≥ 0: take the likeliest
-}
-
-/**
- * Yields new token ids continuing `prompt`. The context is the last
- * n_positions tokens (nanoGPT crops to block_size); while it fits, each step
- * feeds one token through the KV cache, and once full the cache is refilled
- * with the cropped context.
- */
-export function* decodeTokens(model: DecoderLM, prompt: readonly number[], o: DecodeOptions): Generator<number> {
-  if (prompt.length === 0) throw new ConfigError('CONFIG_INVALID', 'sample: the prompt encodes to no tokens; give at least one character');
-  model.eval();
-  const capacity = model.config.n_positions;
-  const caches = model.createCache(1, capacity);
-  const seq = [...prompt];
-  const run = (ids: number[]): Float32Array => {
-    const logits = noGrad(() => model.forward(new Tensor(Int32Array.from(ids), [1, ids.length]), { cache: caches })).f32();
-    const V = model.config.vocab_size;
-    return logits.subarray(logits.length - V); // the last position's row
-  };
-  const refill = (): Float32Array => {
-    for (const c of caches) c.length = 0;
-    return run(seq.slice(-capacity));
-  };
-  let logits = refill();
-  for (let n = 0; n < o.maxNewTokens; n++) {
-    const id = pickToken(logits, o);
-    yield id;
-    seq.push(id);
-    if (n + 1 === o.maxNewTokens) break;
-    logits = caches[0]!.length < capacity ? run([id]) : refill();
-  }
-}
 
 function resolveCheckpointDir(dir: string): string {
   const nested = path.join(dir, 'checkpoint');

@@ -8,7 +8,7 @@ import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm, RMSNorm, type Norm } from '../nn/norm.js';
 import { TransformerBlock } from '../nn/block.js';
-import type { LayerKvCache } from '../nn/attention.js';
+import { LayerKvCache } from '../nn/attention.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -68,21 +68,21 @@ export class DecoderLM extends Module {
   forward(ids: Tensor, opts: DecoderForwardOptions = {}): Tensor {
     if (ids.ndim !== 2) throw new ShapeError('SHAPE_MISMATCH', `DecoderLM: ids must be [batch, time], got [${ids.shape}]`);
     const [B, T] = ids.shape as [number, number];
-    const start = opts.cache?.[0]?.length ?? 0;
-    if (start + T > this.config.n_positions)
-      throw new ShapeError('SHAPE_INVALID', `DecoderLM: ${start + T} positions exceed n_positions ${this.config.n_positions}`);
+    // Each row continues after its own cached tokens (rows may hold different lengths).
+    const starts = opts.cache?.[0]?.lengths ?? new Int32Array(B);
+    const pos = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = (starts[b] ?? 0) + i;
+    const last = pos.reduce((a, p) => Math.max(a, p), 0);
+    if (last >= this.config.n_positions)
+      throw new ShapeError('SHAPE_INVALID', `DecoderLM: ${last + 1} positions exceed n_positions ${this.config.n_positions}`);
     const t = this.transformer;
     let x = t.wte.forward(ids); // (B, T, C)
-    if (t.wpe) {
-      const pos = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = start + i;
-      x = add(x, t.wpe.forward(new Tensor(pos, [B, T])));
-    }
+    if (t.wpe) x = add(x, t.wpe.forward(new Tensor(pos, [B, T])));
     x = dropout(x, this.training ? this.config.dropout : 0, this.dropoutRng);
     t.h.forEach((block, i) => {
       x = block.forward(x, {
         mask: { causal: true },
-        ...(this.rope ? { rope: { tables: this.rope, start } } : {}),
+        ...(this.rope ? { rope: { tables: this.rope, start: pos } } : {}),
         ...(opts.cache ? { cache: opts.cache[i]! } : {}),
       });
     });
@@ -98,6 +98,6 @@ export class DecoderLM extends Module {
   /** Empty per-layer KV caches for `batch` sequences of up to `capacity` tokens. */
   createCache(batch: number, capacity = this.config.n_positions): LayerKvCache[] {
     const size = batch * this.config.n_head * capacity * (this.config.n_embd / this.config.n_head);
-    return this.transformer.h.map(() => ({ k: new Float32Array(size), v: new Float32Array(size), capacity, length: 0 }));
+    return this.transformer.h.map(() => new LayerKvCache(new Float32Array(size), new Float32Array(size), batch, capacity));
   }
 }

@@ -12,19 +12,51 @@ import { Tensor } from '../tensor/tensor.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
-/** Keys and values of one layer for decoding, preallocated [B, NH, capacity, HS]. */
-export interface LayerKvCache {
-  k: Float32Array;
-  v: Float32Array;
-  capacity: number;
-  /** Tokens already cached (the same for every row of the batch). */
-  length: number;
+/**
+ * Keys and values of one layer for decoding, preallocated [B, NH, capacity, HS],
+ * with a cached length per row so prompts of different lengths decode together.
+ */
+export class LayerKvCache {
+  /** Tokens cached in each row; row b's keys are [0, lengths[b]). */
+  readonly lengths: Int32Array;
+
+  constructor(
+    readonly k: Float32Array,
+    readonly v: Float32Array,
+    readonly batch: number,
+    readonly capacity: number,
+    lengths?: Int32Array,
+  ) {
+    this.lengths = lengths ?? new Int32Array(batch);
+  }
+
+  /** True when every row holds the same number of tokens (the plain batched case). */
+  get uniform(): boolean {
+    return this.lengths.every((n) => n === this.lengths[0]);
+  }
+
+  /** The cached length when all rows agree; setting it resets every row (e.g. 0 to clear). */
+  get length(): number {
+    if (!this.uniform)
+      throw new ShapeError('SHAPE_INVALID', `attention cache: rows hold different lengths [${this.lengths}]; read cache.lengths instead`);
+    return this.lengths[0] ?? 0;
+  }
+
+  set length(n: number) {
+    this.lengths.fill(n);
+  }
+
+  /** Row b as a batch-1 cache sharing this one's memory (prefill one prompt at a time). */
+  row(b: number): LayerKvCache {
+    const n = this.k.length / this.batch;
+    return new LayerKvCache(this.k.subarray(b * n, (b + 1) * n), this.v.subarray(b * n, (b + 1) * n), 1, this.capacity, this.lengths.subarray(b, b + 1));
+  }
 }
 
 export interface AttentionOptions {
   mask?: AttentionMask;
-  /** Rotary embeddings (LLaMA) and the position of the first token. */
-  rope?: { tables: RopeTables; start: number };
+  /** Rotary embeddings (LLaMA): the first token's position, or one per (row, step) [B·T]. */
+  rope?: { tables: RopeTables; start: number | Int32Array };
   /** Incremental decoding: append this step's k/v and attend over the cache. */
   cache?: LayerKvCache;
 }
@@ -66,23 +98,33 @@ export class MultiHeadAttention extends Module {
     return this.c_proj.forward(reshape(permute(y, [0, 2, 1, 3]), [B, T, this.dim])); // (B, T, C)
   }
 
-  /** Writes this step's k/v at the cache's end and attends over all of it. */
+  /**
+   * Writes this step's k/v after each row's cached tokens and attends over
+   * them. Uniform rows use one causal offset; rows of different lengths
+   * decode one token at a time, where row b's query sees keys j < kvLen[b]
+   * = lengths[b] + 1 and needs no causal mask.
+   */
   private attendCached(q: Tensor, k: Tensor, v: Tensor, cache: LayerKvCache, mask: AttentionMask = {}): Tensor {
     const [B, NH, T, HS] = q.shape as [number, number, number, number];
-    if (cache.length + T > cache.capacity)
-      throw new ShapeError('SHAPE_INVALID', `attention cache: ${cache.length} cached + ${T} new tokens exceed its capacity ${cache.capacity}`);
+    if (B !== cache.batch) throw new ShapeError('SHAPE_MISMATCH', `attention cache: built for ${cache.batch} rows, got a batch of ${B}`);
+    const uniform = cache.uniform;
+    if (!uniform && T !== 1)
+      throw new ShapeError('SHAPE_INVALID', `attention cache: rows hold different lengths [${cache.lengths}], so steps must be one token (got ${T}); prefill each row through cache.row(b)`);
+    const longest = cache.lengths.reduce((a, n) => Math.max(a, n), 0);
+    if (longest + T > cache.capacity)
+      throw new ShapeError('SHAPE_INVALID', `attention cache: ${longest} cached + ${T} new tokens exceed its capacity ${cache.capacity}`);
     const kd = k.f32(), vd = v.f32();
     for (let bh = 0; bh < B * NH; bh++) {
-      const dst = (bh * cache.capacity + cache.length) * HS;
+      const dst = (bh * cache.capacity + cache.lengths[Math.floor(bh / NH)]!) * HS;
       cache.k.set(kd.subarray(bh * T * HS, (bh + 1) * T * HS), dst);
       cache.v.set(vd.subarray(bh * T * HS, (bh + 1) * T * HS), dst);
     }
-    const kvLen = mask.kvLen ?? new Int32Array(B).fill(cache.length + T);
+    const kvLen = mask.kvLen ?? cache.lengths.map((n) => n + T);
     const shape = [B, NH, cache.capacity, HS];
-    const out = attention(q, new Tensor(cache.k, shape), new Tensor(cache.v, shape), {
-      ...mask, causal: mask.causal ?? true, qOffset: cache.length, kvLen,
-    });
-    cache.length += T;
+    const out = attention(q, new Tensor(cache.k, shape), new Tensor(cache.v, shape), uniform
+      ? { ...mask, causal: mask.causal ?? true, qOffset: cache.lengths[0] ?? 0, kvLen }
+      : { ...mask, causal: false, qOffset: 0, kvLen });
+    for (let b = 0; b < B; b++) cache.lengths[b]! += T;
     return out;
   }
 }

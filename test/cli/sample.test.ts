@@ -3,7 +3,9 @@
 // the context is cropped; seeded sampling repeats; bad input is an error.
 import t from 'tap';
 import path from 'node:path';
-import { decodeTokens, pickToken, runSample } from '../../lib/cli/sample.js';
+import { runSample } from '../../lib/cli/sample.js';
+import { pickToken } from '../../lib/generate/sampling.js';
+import { decodeTokens } from '../../lib/generate/sliding_window.js';
 import { readCheckpoint } from '../../lib/io/checkpoint.js';
 import { decoderFromCheckpoint } from '../../lib/models/decoder_checkpoint.js';
 import { pretrain } from '../../lib/stages/pretrain.js';

@@ -29,9 +29,13 @@ export function ropeTables(headDim: number, maxPositions: number, base = 10000):
 function rotate(out: Float32Array, x: Float32Array, t: RopeTables, rowsPerSeq: number, headDim: number, positions: Int32Array | number, sign: 1 | -1): void {
   const half = t.half;
   const rows = x.length / headDim;
+  // positions of length B·T give each batch row its own positions (per-row KV cache lengths).
+  const perRow = typeof positions !== 'number' && positions.length !== rowsPerSeq;
+  const rowsPerBatch = perRow ? rows / (positions.length / rowsPerSeq) : 0;
   for (let r = 0; r < rows; r++) {
     const ti = r % rowsPerSeq; // time index within [.., T, HS]
-    const pos = typeof positions === 'number' ? positions + ti : positions[ti]!;
+    const pos = typeof positions === 'number' ? positions + ti
+      : perRow ? positions[Math.floor(r / rowsPerBatch) * rowsPerSeq + ti]! : positions[ti]!;
     const base = r * headDim;
     for (let i = 0; i < half; i++) {
       const c = t.cos[pos * half + i]!, s = sign * t.sin[pos * half + i]!;
@@ -43,13 +47,15 @@ function rotate(out: Float32Array, x: Float32Array, t: RopeTables, rowsPerSeq: n
 }
 
 /**
- * Rotates x [B, NH, T, HS]; positions are start + t (a number) or one per
- * time step (an Int32Array of length T).
+ * Rotates x [B, NH, T, HS]; positions are start + t (a number), one per
+ * time step (an Int32Array of length T), or one per (row, step) (length B·T).
  */
 export function applyRope(x: Tensor, tables: RopeTables, positions: Int32Array | number = 0): Tensor {
-  const [, , T, headDim] = x.shape as [number, number, number, number];
+  const [B, , T, headDim] = x.shape as [number, number, number, number];
   if (x.ndim !== 4 || headDim !== 2 * tables.half)
     throw new ShapeError('SHAPE_MISMATCH', `rope: expected [batch, heads, time, ${2 * tables.half}], got [${x.shape}]`);
+  if (typeof positions !== 'number' && positions.length !== T && positions.length !== B * T)
+    throw new ShapeError('SHAPE_MISMATCH', `rope: ${positions.length} positions for [${x.shape}]; expected T = ${T} or B·T = ${B * T}`);
   const last = typeof positions === 'number' ? positions + T - 1 : Math.max(...positions);
   if (last >= tables.maxPositions)
     throw new ShapeError('SHAPE_INVALID', `rope: position ${last} is beyond the ${tables.maxPositions} positions the model was built for`);
