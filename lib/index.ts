@@ -49,3 +49,13 @@ export type { BeamSearchOptions, BeamHypothesis, EarlyStopping } from './generat
 export { decoderSession, reorderCache } from './generate/kv_cache.js';
 export type { DecodeSession, SessionFactory } from './generate/kv_cache.js';
 export { processLogits, warpLogits, pickToken, sampleToken, applyTopK, applyTopP, applyRepetitionPenalty, applyNoRepeatNgram } from './generate/sampling.js';
+export {
+  PromptError, fillTemplate, zeroShotPrompt, oneShotPrompt, fewShotPrompt, selectDemonstrations,
+  chainOfThoughtPrompt, zeroShotCotPrompt, zeroShotCotAnswerPrompt, TRANSLATION_TEMPLATE, CHAIN_OF_THOUGHT_TEMPLATE,
+} from './generate/prompts.js';
+export type { FewShotTemplate, CotExemplar, PromptFields, ZeroShotCotTemplate } from './generate/prompts.js';
+export { parseFirstNumber, parseLabel, parseAnswerIs, parseYesNo } from './generate/answers.js';
+export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE } from './generate/chat.js';
+export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
+export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
+export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
