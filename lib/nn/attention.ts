@@ -1,8 +1,8 @@
-// Multi-head attention (Vaswani et al. 2017) over the fused attention kernel.
-// Self-attention projects q, k, v with one fused matrix (GPT-2's c_attn);
-// cross-attention takes queries from x and keys/values from a memory (the
-// encoder output of T5). An optional KV cache turns self-attention into the
-// incremental form used for decoding.
+// Multi-head self-attention (Vaswani et al. 2017) over the fused attention
+// kernel: q, k, v come from one fused projection (GPT-2's c_attn). An optional
+// KV cache turns it into the incremental form used for decoding. (The kernel
+// already supports tq ≠ tk; cross-attention layers arrive with the
+// encoder-decoder family.)
 import { ShapeError } from '../errors.js';
 import { attention, packedAttention, type AttentionMask } from '../tensor/ops/attention.js';
 import { applyRope, type RopeTables } from '../tensor/ops/rope.js';
