@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { backendInfo } from '../runtime.js';
+import { runChat } from './chat.js';
+import { runGenerate } from './generate.js';
 import { runSample } from './sample.js';
 import { runTrain } from './train.js';
 
@@ -18,6 +20,9 @@ Usage: lmkit <command> [options]
 Commands:
   train       pre-train a decoder LM on a text file (lmkit train --config shakespeare-char)
   sample      generate text from a checkpoint (lmkit sample --ckpt out-shakespeare-char)
+  generate    continue prompts: batches, sampling, beam search, stop strings, --stream, --json
+              (lmkit generate --ckpt out-shakespeare-char --prompt "ROMEO:" --beams 4 --num-return 2)
+  chat        talk with a checkpoint, history kept (lmkit chat --ckpt <dir> --system "...")
   info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
   demo        the whole fine-tuning pipeline on the shipped corpus (not built yet)
   help        this text
@@ -34,10 +39,12 @@ function version(): string {
   return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   // Subcommands parse their own flags (so `lmkit train -h` is train's help).
   if (argv[0] === 'train') return runTrain(argv.slice(1));
   if (argv[0] === 'sample') return runSample(argv.slice(1));
+  if (argv[0] === 'generate') return runGenerate(argv.slice(1));
+  if (argv[0] === 'chat') return runChat(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
@@ -69,4 +76,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
