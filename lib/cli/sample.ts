@@ -1,17 +1,16 @@
 // `lmkit sample`: text from a checkpoint (nanoGPT's sample.py): greedy
 // (temperature 0) or temperature / top-k sampling with a seed, decoded with
 // the KV cache and streamed to stdout as tokens arrive.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ConfigError } from '../errors.js';
-import { CHECKPOINT_FILES, readCheckpoint } from '../io/checkpoint.js';
+import { readCheckpoint } from '../io/checkpoint.js';
 import { decoderFromCheckpoint } from '../models/decoder_checkpoint.js';
 import { Random } from '../tensor/random.js';
 import { createStreamDecoder } from '../tokenizer/stream.js';
 import { decodeTokens, type DecodeOptions } from '../generate/sliding_window.js';
 import { cliError, usageError } from './errors.js';
+import { resolveCheckpointDir } from './flags.js';
 
 export const SAMPLE_HELP = `Usage: lmkit sample --ckpt <dir> [--prompt <text>] [options]
 
@@ -25,11 +24,6 @@ Options:
   --top-k <k>             sample among the k most likely tokens (default 200; 0 = all)
   --seed <n>              seeds the sampler (default 1337)
   -h, --help              this text`;
-
-function resolveCheckpointDir(dir: string): string {
-  const nested = path.join(dir, 'checkpoint');
-  return !existsSync(path.join(dir, CHECKPOINT_FILES.config)) && existsSync(nested) ? nested : dir;
-}
 
 function numberArg(flag: string, text: string | undefined, fallback: number, integer: boolean): number {
   if (text === undefined) return fallback;
