@@ -19,6 +19,13 @@ export { DecoderLM } from './models/decoder.js';
 export { decoderConfig } from './models/decoder_config.js';
 export type { DecoderConfig } from './models/decoder_config.js';
 export { saveWeights, loadWeights } from './models/weights.js';
+export { GLM } from './models/glm.js';
+export { glmConfig } from './models/glm_config.js';
+export type { GlmConfig } from './models/glm_config.js';
+export {
+  blankInfillingExample, buildGlmExample, gMaskExample, collateGlm, sampleSpans, DEFAULT_BLANK_INFILLING,
+} from './objectives/blank_infilling.js';
+export type { GlmExample, GlmBatch, GlmSpecialTokens, BlankInfillingConfig, Span } from './objectives/blank_infilling.js';
 
 export { AdamW } from './optim/adamw.js';
 export type { AdamWConfig, AdamWState } from './optim/adamw.js';
