@@ -19,6 +19,13 @@ export { DecoderLM } from './models/decoder.js';
 export { decoderConfig } from './models/decoder_config.js';
 export type { DecoderConfig } from './models/decoder_config.js';
 export { saveWeights, loadWeights } from './models/weights.js';
+export { EncoderLM } from './models/encoder.js';
+export { encoderConfig } from './models/encoder_config.js';
+export type { EncoderConfig } from './models/encoder_config.js';
+export { maskTokens, mlmBatch } from './objectives/mlm.js';
+export type { MlmConfig, MlmExample, MlmBatch } from './objectives/mlm.js';
+export { padBatch } from './objectives/pad_batch.js';
+export type { PaddedBatch } from './objectives/pad_batch.js';
 
 export { AdamW } from './optim/adamw.js';
 export type { AdamWConfig, AdamWState } from './optim/adamw.js';
