@@ -26,6 +26,13 @@ export {
   blankInfillingExample, buildGlmExample, gMaskExample, collateGlm, sampleSpans, DEFAULT_BLANK_INFILLING,
 } from './objectives/blank_infilling.js';
 export type { GlmExample, GlmBatch, GlmSpecialTokens, BlankInfillingConfig, Span } from './objectives/blank_infilling.js';
+export { EncoderLM } from './models/encoder.js';
+export { encoderConfig } from './models/encoder_config.js';
+export type { EncoderConfig } from './models/encoder_config.js';
+export { maskTokens, mlmBatch } from './objectives/mlm.js';
+export type { MlmConfig, MlmExample, MlmBatch } from './objectives/mlm.js';
+export { padBatch } from './objectives/pad_batch.js';
+export type { PaddedBatch } from './objectives/pad_batch.js';
 
 export { AdamW } from './optim/adamw.js';
 export type { AdamWConfig, AdamWState } from './optim/adamw.js';
