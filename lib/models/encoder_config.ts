@@ -3,7 +3,7 @@
 // hidden_act, max_position_embeddings, type_vocab_size, layer_norm_eps,
 // hidden_dropout_prob, initializer_range, pad_token_id, num_labels).
 // Unknown keys are errors, not silently ignored.
-import { ConfigError } from '../errors.js';
+import { requireConfig, validateConfig, type ConfigSchema } from './config_schema.js';
 
 export interface EncoderConfig {
   /** Tokens in the vocabulary (also the MLM head's output size: it is tied to the embeddings). */
@@ -42,39 +42,21 @@ const DEFAULTS: Omit<EncoderConfig, 'vocab_size' | 'hidden_size' | 'num_hidden_l
   num_labels: 0,
 };
 
-const REQUIRED = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'max_position_embeddings'] as const;
-const NON_NEGATIVE_INTS = new Set<string>(['type_vocab_size', 'pad_token_id', 'num_labels']);
-const CHOICES: Partial<Record<keyof EncoderConfig, readonly string[]>> = { hidden_act: ['gelu', 'gelu_new'] };
-const KNOWN = new Set<string>([...REQUIRED, 'intermediate_size', 'model_type', ...Object.keys(DEFAULTS)]);
+const SCHEMA: ConfigSchema<EncoderConfig> = {
+  required: ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'max_position_embeddings'],
+  defaults: DEFAULTS,
+  derived: { intermediate_size: (c) => 4 * c.hidden_size },
+  choices: { hidden_act: ['gelu', 'gelu_new'] },
+  nonNegativeInts: ['type_vocab_size', 'pad_token_id', 'num_labels'],
+};
 
 /** Validates a JSON config (e.g. config.json) and fills in defaults. */
 export function encoderConfig(raw: unknown, source = 'config'): EncoderConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('CONFIG_INVALID', `${source}: expected a JSON object`);
-  const input = raw as Record<string, unknown>;
-  for (const key of Object.keys(input))
-    if (!KNOWN.has(key)) throw new ConfigError('CONFIG_UNKNOWN_KEY', `${source}: unknown key "${key}" (known: ${[...KNOWN].sort().join(', ')})`);
-  const positiveInt = (key: string): number => {
-    const v = input[key];
-    if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-    return v as number;
-  };
-  const out = { ...DEFAULTS } as EncoderConfig;
-  for (const key of REQUIRED) out[key] = positiveInt(key);
-  out.intermediate_size = input.intermediate_size === undefined || input.intermediate_size === null ? 4 * out.hidden_size : positiveInt('intermediate_size');
-  for (const [key, fallback] of Object.entries(DEFAULTS) as [keyof typeof DEFAULTS, unknown][]) {
-    const v = input[key];
-    if (v === undefined) continue;
-    if (typeof v !== typeof fallback) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a ${typeof fallback}, got ${JSON.stringify(v)}`);
-    if (NON_NEGATIVE_INTS.has(key) && !(Number.isSafeInteger(v) && (v as number) >= 0))
-      throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    const allowed = CHOICES[key];
-    if (allowed && !allowed.includes(v as string)) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-    (out as unknown as Record<string, unknown>)[key] = v;
-  }
-  if (!(out.hidden_dropout_prob >= 0 && out.hidden_dropout_prob < 1)) throw new ConfigError('CONFIG_INVALID', `${source}: hidden_dropout_prob must be in [0, 1), got ${out.hidden_dropout_prob}`);
-  if (!(out.layer_norm_eps > 0)) throw new ConfigError('CONFIG_INVALID', `${source}: layer_norm_eps must be > 0`);
-  if (out.hidden_size % out.num_attention_heads !== 0)
-    throw new ConfigError('CONFIG_INVALID', `${source}: hidden_size ${out.hidden_size} must be divisible by num_attention_heads ${out.num_attention_heads}`);
-  if (out.pad_token_id >= out.vocab_size) throw new ConfigError('CONFIG_INVALID', `${source}: pad_token_id ${out.pad_token_id} is outside the vocabulary (vocab_size ${out.vocab_size})`);
+  const out = validateConfig(raw, source, SCHEMA);
+  requireConfig(out.hidden_dropout_prob >= 0 && out.hidden_dropout_prob < 1, source, `hidden_dropout_prob must be in [0, 1), got ${out.hidden_dropout_prob}`);
+  requireConfig(out.layer_norm_eps > 0, source, 'layer_norm_eps must be > 0');
+  requireConfig(out.hidden_size % out.num_attention_heads === 0, source,
+    `hidden_size ${out.hidden_size} must be divisible by num_attention_heads ${out.num_attention_heads}`);
+  requireConfig(out.pad_token_id < out.vocab_size, source, `pad_token_id ${out.pad_token_id} is outside the vocabulary (vocab_size ${out.vocab_size})`);
   return out;
 }
