@@ -31,6 +31,12 @@ export { encoderConfig } from './models/encoder_config.js';
 export type { EncoderConfig } from './models/encoder_config.js';
 export { maskTokens, mlmBatch } from './objectives/mlm.js';
 export type { MlmConfig, MlmExample, MlmBatch } from './objectives/mlm.js';
+export { EncoderDecoderLM } from './models/encoder_decoder.js';
+export { encoderDecoderConfig } from './models/encoder_decoder_config.js';
+export type { EncoderDecoderConfig } from './models/encoder_decoder_config.js';
+export { DecoderBlockWithCross } from './nn/cross_block.js';
+export { randomSpansNoiseMask, corruptSpans, spanCorrupt, reconstructSpans, T5_SPAN_CORRUPTION } from './objectives/span_corruption.js';
+export type { SpanCorruptionConfig, SpanCorrupted } from './objectives/span_corruption.js';
 export { padBatch } from './objectives/pad_batch.js';
 export type { PaddedBatch } from './objectives/pad_batch.js';
 
