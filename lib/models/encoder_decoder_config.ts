@@ -5,7 +5,7 @@
 // max_position_embeddings: T5 has relative position buckets and no position
 // table; we use learned absolute positions for simplicity, so the table size
 // must be configured. Unknown keys are errors, not silently ignored.
-import { ConfigError } from '../errors.js';
+import { requireConfig, validateConfig, type ConfigSchema } from './config_schema.js';
 
 export interface EncoderDecoderConfig {
   /** Tokens in the vocabulary (shared by encoder, decoder and the tied LM head). */
@@ -47,39 +47,24 @@ const DEFAULTS: Omit<EncoderDecoderConfig, 'vocab_size' | 'd_model' | 'num_layer
   decoder_start_token_id: 0,
 };
 
-const REQUIRED = ['vocab_size', 'd_model', 'num_layers', 'num_heads', 'max_position_embeddings'] as const;
-const TOKEN_IDS = new Set<string>(['pad_token_id', 'eos_token_id', 'decoder_start_token_id']);
-const CHOICES: Partial<Record<keyof EncoderDecoderConfig, readonly string[]>> = { feed_forward_proj: ['gelu', 'gelu_new'] };
-const KNOWN = new Set<string>([...REQUIRED, 'd_ff', 'num_decoder_layers', 'model_type', ...Object.keys(DEFAULTS)]);
+const TOKEN_IDS = ['pad_token_id', 'eos_token_id', 'decoder_start_token_id'] as const;
+
+const SCHEMA: ConfigSchema<EncoderDecoderConfig> = {
+  required: ['vocab_size', 'd_model', 'num_layers', 'num_heads', 'max_position_embeddings'],
+  defaults: DEFAULTS,
+  derived: { d_ff: (c) => 4 * c.d_model, num_decoder_layers: (c) => c.num_layers },
+  choices: { feed_forward_proj: ['gelu', 'gelu_new'] },
+  nonNegativeInts: [...TOKEN_IDS],
+};
 
 /** Validates a JSON config (e.g. config.json) and fills in defaults. */
 export function encoderDecoderConfig(raw: unknown, source = 'config'): EncoderDecoderConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('CONFIG_INVALID', `${source}: expected a JSON object`);
-  const input = raw as Record<string, unknown>;
-  for (const key of Object.keys(input))
-    if (!KNOWN.has(key)) throw new ConfigError('CONFIG_UNKNOWN_KEY', `${source}: unknown key "${key}" (known: ${[...KNOWN].sort().join(', ')})`);
-  const positiveInt = (key: string): number => {
-    const v = input[key];
-    if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-    return v as number;
-  };
-  const out = { ...DEFAULTS } as EncoderDecoderConfig;
-  for (const key of REQUIRED) out[key] = positiveInt(key);
-  out.d_ff = input.d_ff === undefined || input.d_ff === null ? 4 * out.d_model : positiveInt('d_ff');
-  out.num_decoder_layers = input.num_decoder_layers === undefined || input.num_decoder_layers === null ? out.num_layers : positiveInt('num_decoder_layers');
-  for (const [key, fallback] of Object.entries(DEFAULTS) as [keyof typeof DEFAULTS, unknown][]) {
-    const v = input[key];
-    if (v === undefined) continue;
-    if (typeof v !== typeof fallback) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a ${typeof fallback}, got ${JSON.stringify(v)}`);
-    if (TOKEN_IDS.has(key) && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < out.vocab_size))
-      throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be a token id in [0, ${out.vocab_size}) (vocab_size), got ${JSON.stringify(v)}`);
-    const allowed = CHOICES[key];
-    if (allowed && !allowed.includes(v as string)) throw new ConfigError('CONFIG_INVALID', `${source}: ${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-    (out as unknown as Record<string, unknown>)[key] = v;
-  }
-  if (!(out.dropout_rate >= 0 && out.dropout_rate < 1)) throw new ConfigError('CONFIG_INVALID', `${source}: dropout_rate must be in [0, 1), got ${out.dropout_rate}`);
-  if (!(out.layer_norm_epsilon > 0)) throw new ConfigError('CONFIG_INVALID', `${source}: layer_norm_epsilon must be > 0`);
-  if (!(out.initializer_factor > 0)) throw new ConfigError('CONFIG_INVALID', `${source}: initializer_factor must be > 0`);
-  if (out.d_model % out.num_heads !== 0) throw new ConfigError('CONFIG_INVALID', `${source}: d_model ${out.d_model} must be divisible by num_heads ${out.num_heads}`);
+  const out = validateConfig(raw, source, SCHEMA);
+  for (const key of TOKEN_IDS)
+    requireConfig(out[key] < out.vocab_size, source, `${key} must be a token id in [0, ${out.vocab_size}) (vocab_size), got ${out[key]}`);
+  requireConfig(out.dropout_rate >= 0 && out.dropout_rate < 1, source, `dropout_rate must be in [0, 1), got ${out.dropout_rate}`);
+  requireConfig(out.layer_norm_epsilon > 0, source, 'layer_norm_epsilon must be > 0');
+  requireConfig(out.initializer_factor > 0, source, 'initializer_factor must be > 0');
+  requireConfig(out.d_model % out.num_heads === 0, source, `d_model ${out.d_model} must be divisible by num_heads ${out.num_heads}`);
   return out;
 }

@@ -7,8 +7,11 @@ import { CheckpointError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { readSafetensors, toFloat32, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../io/safetensors.js';
 
-/** HF GPT-2 Conv1D weights (stored transposed relative to nn.Linear). */
-const CONV1D = /\.(c_attn|c_proj|c_fc|c_gate)\.weight$/;
+/**
+ * HF GPT-2 Conv1D weights (stored transposed relative to nn.Linear); our
+ * cross-attention's c_q / c_kv follow the same layout as its c_proj.
+ */
+const CONV1D = /\.(c_attn|c_proj|c_fc|c_gate|c_q|c_kv)\.weight$/;
 
 export function isConv1DWeight(name: string): boolean {
   return CONV1D.test(name);
