@@ -74,13 +74,18 @@ async function main() {
   return 0;
 }
 
-/** A warning when other processes already kept the cores busy as the suite started. */
+/**
+ * A warning when the cores were busy as the suite started. The 1-minute load
+ * average also counts work that just ended (an earlier suite of the same run,
+ * for one), so it says "may", not "did".
+ */
 function loadNotes(load, threads) {
   const cores = os.availableParallelism();
   if (!(load > 0.5 * cores)) return [];
   return [
-    `load average ${load.toFixed(2)} on ${cores} cores as the suite started: other work shared the CPU, so times are ` +
-      `inflated and noisy (PyTorch's OpenMP threads suffer most); ${threads > 1 ? 'compare with --threads 1 or ' : ''}rerun on an idle machine`,
+    `1-minute load average ${load.toFixed(2)} on ${cores} cores as the suite started (it also counts work that just ended, ` +
+      `such as an earlier suite of this run): if other work still shared the CPU, times are inflated and noisy (PyTorch's ` +
+      `OpenMP threads suffer most); ${threads > 1 ? 'compare with --threads 1 or ' : ''}rerun on an idle machine`,
   ];
 }
 
