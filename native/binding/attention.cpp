@@ -64,12 +64,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   args.expectLength(v, "v", n.kv, "batch*heads*tk*headDim");
   args.expectLength(out, "out", n.q, "batch*heads*tq*headDim");
   args.expectLength(lse, "lse", n.lse, "batch*heads*tq");
-  for (auto [o, oName] : {std::pair{out, "out"}, std::pair{lse, "lse"}}) {
-    args.expectDisjoint(o, oName, q, "q");
-    args.expectDisjoint(o, oName, k, "k");
-    args.expectDisjoint(o, oName, v, "v");
-  }
-  args.expectDisjoint(out, "out", lse, "lse");
+  args.expectAllDisjoint({{out, "out"}, {lse, "lse"}}, {{q, "q"}, {k, "k"}, {v, "v"}});
   attentionForward(out.data, lse.data, q.data, k.data, v.data, s);
   return info.Env().Undefined();
 }
@@ -97,17 +92,8 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dq, "dq", n.q, "batch*heads*tq*headDim");
   args.expectLength(dk, "dk", n.kv, "batch*heads*tk*headDim");
   args.expectLength(dv, "dv", n.kv, "batch*heads*tk*headDim");
-  for (auto [g, gName] : {std::pair{dq, "dq"}, std::pair{dk, "dk"}, std::pair{dv, "dv"}}) {
-    args.expectDisjoint(g, gName, dout, "dout");
-    args.expectDisjoint(g, gName, q, "q");
-    args.expectDisjoint(g, gName, k, "k");
-    args.expectDisjoint(g, gName, v, "v");
-    args.expectDisjoint(g, gName, out, "out");
-    args.expectDisjoint(g, gName, lse, "lse");
-  }
-  args.expectDisjoint(dq, "dq", dk, "dk");
-  args.expectDisjoint(dq, "dq", dv, "dv");
-  args.expectDisjoint(dk, "dk", dv, "dv");
+  args.expectAllDisjoint({{dq, "dq"}, {dk, "dk"}, {dv, "dv"}},
+                         {{dout, "dout"}, {q, "q"}, {k, "k"}, {v, "v"}, {out, "out"}, {lse, "lse"}});
   attentionBackward(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data,
                     lse.data, s);
   return info.Env().Undefined();
