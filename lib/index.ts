@@ -79,3 +79,15 @@ export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE
 export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
 export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
 export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
+
+// report: the demo's self-contained HTML report (inline CSS + SVG charts) and metrics.json.
+export { renderReport } from './report/render_html.js';
+export { writeReport, metricsJson, REPORT_FILES } from './report/write_report.js';
+export type { WrittenReport } from './report/write_report.js';
+export { checkReport } from './report/model.js';
+export type { Report, RunInfo, StageTiming, ReportSection, LineChart, ChartSeries, ReportTable, TableCell, SampleGeneration } from './report/model.js';
+export { renderLineChart, seriesStyle, SERIES_COLOURS } from './report/svg_chart.js';
+export type { ChartRender, SkippedPoints } from './report/svg_chart.js';
+export { linearScale, logScale, niceStep } from './report/ticks.js';
+export type { AxisScale } from './report/ticks.js';
+export { escapeHtml, formatNumber } from './report/format.js';
