@@ -25,7 +25,7 @@ a { color: #0b5cad; }
 dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 16px 0; }
 dl.run dt { color: #555; }
 dl.run dd { margin: 0; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; word-break: break-word; }
-figure.chart { margin: 16px 0; background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 8px; overflow-x: auto; }
+figure.chart { width: fit-content; max-width: 100%; box-sizing: border-box; margin: 16px 0; background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 8px; overflow-x: auto; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
 figure.chart figcaption { color: #8a4b00; font-size: 0.85em; margin: 4px 8px; }
 table { border-collapse: collapse; margin: 16px 0; background: #fff; font-size: 0.92em; }
