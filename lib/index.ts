@@ -79,3 +79,23 @@ export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE
 export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
 export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
 export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
+
+// --- tasks (issue #6): instruction/preference/prompt records and JSONL, synthetic task suite, simulated labeler ---
+export { parseInstructionExample, parsePreferenceExample, parsePromptExample } from './data/records.js';
+export type { InstructionExample, PreferenceExample, PromptExample } from './data/records.js';
+export {
+  readInstructionJsonl, readPreferenceJsonl, readPromptJsonl, loadInstructionJsonl, loadPreferenceJsonl, loadPromptJsonl,
+  writeInstructionJsonl, writePreferenceJsonl, writePromptJsonl,
+} from './data/records_jsonl.js';
+export { TASK_FAMILIES, TASK_NAMES, TASK_CLUSTERS, TASK_CHARSET, DEFAULT_HELD_OUT, getTask, taskSplit } from './tasks/registry.js';
+export type { TaskSplit } from './tasks/registry.js';
+export { resolveParams } from './tasks/types.js';
+export type { TaskFamily, TaskInstance, AnswerKind, ParamSpec, TaskParams } from './tasks/types.js';
+export { buildInstanceSets, generateInstances, instanceKey } from './tasks/instances.js';
+export type { InstanceSetOptions, InstanceSets } from './tasks/instances.js';
+export { renderInstance, renderInstances, COT_TRIGGER } from './tasks/render.js';
+export type { RenderOptions, FormMix } from './tasks/render.js';
+export { scoreResponse, parseTaskAnswer, editDistance, editSimilarity, COT_ANSWER_PREFIX } from './tasks/scoring.js';
+export type { AnswerForm, TaskScore } from './tasks/scoring.js';
+export { SimulatedLabeler, writeLabeledPreferences, DEFAULT_LABELER } from './tasks/labeler.js';
+export type { LabelerOptions, LabelerNoise, Assessment, Judgement, LabelItem } from './tasks/labeler.js';
