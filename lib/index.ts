@@ -91,3 +91,22 @@ export type { ChartRender, SkippedPoints } from './report/svg_chart.js';
 export { linearScale, logScale, niceStep } from './report/ticks.js';
 export type { AxisScale } from './report/ticks.js';
 export { escapeHtml, formatNumber } from './report/format.js';
+// --- tasks (issue #6): instruction/preference/prompt records and JSONL, synthetic task suite, simulated labeler ---
+export { parseInstructionExample, parsePreferenceExample, parsePromptExample } from './data/records.js';
+export type { InstructionExample, PreferenceExample, PromptExample } from './data/records.js';
+export {
+  readInstructionJsonl, readPreferenceJsonl, readPromptJsonl, loadInstructionJsonl, loadPreferenceJsonl, loadPromptJsonl,
+  writeInstructionJsonl, writePreferenceJsonl, writePromptJsonl,
+} from './data/records_jsonl.js';
+export { TASK_FAMILIES, TASK_NAMES, TASK_CLUSTERS, TASK_CHARSET, DEFAULT_HELD_OUT, getTask, taskSplit } from './tasks/registry.js';
+export type { TaskSplit } from './tasks/registry.js';
+export { resolveParams } from './tasks/types.js';
+export type { TaskFamily, TaskInstance, AnswerKind, ParamSpec, TaskParams } from './tasks/types.js';
+export { buildInstanceSets, generateInstances, instanceKey } from './tasks/instances.js';
+export type { InstanceSetOptions, InstanceSets } from './tasks/instances.js';
+export { renderInstance, renderInstances, COT_TRIGGER } from './tasks/render.js';
+export type { RenderOptions, FormMix } from './tasks/render.js';
+export { scoreResponse, parseTaskAnswer, editDistance, editSimilarity, COT_ANSWER_PREFIX } from './tasks/scoring.js';
+export type { AnswerForm, TaskScore } from './tasks/scoring.js';
+export { SimulatedLabeler, writeLabeledPreferences, DEFAULT_LABELER } from './tasks/labeler.js';
+export type { LabelerOptions, LabelerNoise, Assessment, Judgement, LabelItem } from './tasks/labeler.js';
