@@ -79,3 +79,23 @@ export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE
 export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
 export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
 export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
+
+// --- PPO (RLHF) stage, issue #6: trainer, rollouts, and the math (rewards, GAE, whitening, KL control).
+export { ppo } from './stages/ppo.js';
+export type { PpoOptions, PpoResult, PpoEvent, PpoStepStats } from './stages/ppo.js';
+export { ppoConfig, DEFAULT_PPO } from './stages/ppo_config.js';
+export type { PpoConfig } from './stages/ppo_config.js';
+export {
+  sampleResponses, collectRollout, responseBatch, responseLogProbs, responseValues, rewardFnFromScorer,
+} from './stages/ppo_rollout.js';
+export type {
+  ValueModel, RewardFn, SequenceScorer, SamplingOptions, ResponseBatch, Rollout, CollectRolloutOptions,
+} from './stages/ppo_rollout.js';
+export { tokenRewards } from './stages/ppo_rewards.js';
+export type { TokenRewards, TokenRewardsOptions } from './stages/ppo_rewards.js';
+export { gae } from './stages/ppo_gae.js';
+export type { Gae, GaeOptions } from './stages/ppo_gae.js';
+export { maskedMean, maskedVar, maskedWhiten } from './stages/ppo_whiten.js';
+export { AdaptiveKlController, FixedKlController } from './stages/kl_controller.js';
+export type { KlController, AdaptiveKlOptions } from './stages/kl_controller.js';
+export type { TokenGrid } from './stages/token_grid.js';

@@ -24,6 +24,29 @@ export interface ValueModel {
 /** Scores whole sequences (prompt ++ response); one finite number per sequence. */
 export type RewardFn = (sequences: readonly (readonly number[])[], promptLengths: readonly number[]) => Float32Array;
 
+/** What RewardModel.scores offers: one scalar per row of right-padded tokens [B, T], read at position lengths[b] − 1. */
+export interface SequenceScorer {
+  scores(tokens: Tensor, lengths: Int32Array): Tensor;
+}
+
+/**
+ * A RewardFn over a scoring model (the reward model): sequences are
+ * right-padded with padId into one [B, T] batch and scored without gradients.
+ */
+export function rewardFnFromScorer(scorer: SequenceScorer, padId = 0): RewardFn {
+  return (sequences) => {
+    const B = sequences.length;
+    const T = Math.max(1, ...sequences.map((s) => s.length));
+    const ids = new Int32Array(B * T).fill(padId);
+    sequences.forEach((s, b) => ids.set(s, b * T));
+    const lengths = Int32Array.from(sequences, (s) => s.length);
+    const scores = noGrad(() => scorer.scores(new Tensor(ids, [B, T]), lengths));
+    if (scores.size !== B)
+      throw new ShapeError('SHAPE_MISMATCH', `rewardFnFromScorer: the scorer returned [${scores.shape.join(', ')}] for ${B} sequences; scores(tokens, lengths) must return one value per sequence`);
+    return Float32Array.from(scores.f32('rewardFnFromScorer'));
+  };
+}
+
 export interface SamplingOptions {
   /** Response length cap (the end token, when generated, counts). */
   maxNewTokens: number;

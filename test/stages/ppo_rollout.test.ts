@@ -7,7 +7,7 @@ import { ConfigError, DataError, ShapeError } from '../../lib/errors.js';
 import { DecoderLM } from '../../lib/models/decoder.js';
 import { noGrad } from '../../lib/tensor/autograd.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
-import { collectRollout, responseBatch, responseLogProbs, responseValues, sampleResponses } from '../../lib/stages/ppo_rollout.js';
+import { collectRollout, rewardFnFromScorer, responseBatch, responseLogProbs, responseValues, sampleResponses } from '../../lib/stages/ppo_rollout.js';
 import { expectClose } from '../helpers/compare.js';
 import { LogitsValueModel } from '../helpers/value_model.js';
 
@@ -100,6 +100,23 @@ t.test('collectRollout: old/ref log-probs, values, entropy and scores from the r
   });
   const same = collectRollout({ policy, reference: policy, valueModel, rewardFn, prompts, responses, temperature: 1 });
   t.same(same.logp, same.refLogp, 'a reference equal to the policy gives KL 0 exactly');
+});
+
+t.test('rewardFnFromScorer: right-pads the sequences and reads each score at its length', async (t) => {
+  const calls: { ids: number[]; shape: number[]; lengths: number[] }[] = [];
+  // A scorer whose score is the token at position lengths[b] − 1, times 10.
+  const scorer = {
+    scores(tokens: Tensor, lengths: Int32Array) {
+      calls.push({ ids: Array.from(tokens.i32()), shape: [...tokens.shape], lengths: Array.from(lengths) });
+      const T = tokens.shape[1]!;
+      return new Tensor(Float32Array.from(lengths, (n, b) => 10 * tokens.i32()[b * T + n - 1]!), [lengths.length]);
+    },
+  };
+  const scores = rewardFnFromScorer(scorer, 6)([[1, 2, 3], [4], [5, 0]], [1, 1, 1]);
+  t.same(Array.from(scores), [30, 40, 0]);
+  t.same(calls, [{ ids: [1, 2, 3, 4, 6, 6, 5, 0, 6], shape: [3, 3], lengths: [3, 1, 2] }], 'one padded batch, padded with padId');
+  const wrong = { scores: () => new Tensor(new Float32Array(2), [2]) };
+  t.throws(() => rewardFnFromScorer(wrong)([[1], [2], [3]], [1, 1, 1]), ShapeError, 'a scorer returning the wrong count');
 });
 
 t.test('bad input: no prompts, an empty prompt, a too-long prompt, temperature 0, empty responses, bad scores', async (t) => {
