@@ -46,7 +46,7 @@ export interface PpoConfig {
   max_new_tokens: number;
   /** Sampling temperature (> 0); log-probs are of logits / temperature. */
   temperature: number;
-  /** Sample among the k likeliest tokens; 0 = all. */
+  /** Sample among the k likeliest tokens; 0 = all. Log-probs still use the full softmax, as TRL's do. */
   top_k: number;
   /** Seeds prompt order, sampling and minibatch order: same seed, same run. */
   seed: number;
