@@ -110,3 +110,22 @@ export { scoreResponse, parseTaskAnswer, editDistance, editSimilarity, COT_ANSWE
 export type { AnswerForm, TaskScore } from './tasks/scoring.js';
 export { SimulatedLabeler, writeLabeledPreferences, DEFAULT_LABELER } from './tasks/labeler.js';
 export type { LabelerOptions, LabelerNoise, Assessment, Judgement, LabelItem } from './tasks/labeler.js';
+// --- PPO (RLHF) stage, issue #6: trainer, rollouts, and the math (rewards, GAE, whitening, KL control).
+export { ppo } from './stages/ppo.js';
+export type { PpoOptions, PpoResult, PpoEvent, PpoStepStats } from './stages/ppo.js';
+export { ppoConfig, DEFAULT_PPO } from './stages/ppo_config.js';
+export type { PpoConfig } from './stages/ppo_config.js';
+export {
+  sampleResponses, collectRollout, responseBatch, responseLogProbs, responseValues, rewardFnFromScorer,
+} from './stages/ppo_rollout.js';
+export type {
+  ValueModel, RewardFn, SequenceScorer, SamplingOptions, ResponseBatch, Rollout, CollectRolloutOptions,
+} from './stages/ppo_rollout.js';
+export { tokenRewards } from './stages/ppo_rewards.js';
+export type { TokenRewards, TokenRewardsOptions } from './stages/ppo_rewards.js';
+export { gae } from './stages/ppo_gae.js';
+export type { Gae, GaeOptions } from './stages/ppo_gae.js';
+export { maskedMean, maskedVar, maskedWhiten } from './stages/ppo_whiten.js';
+export { AdaptiveKlController, FixedKlController } from './stages/kl_controller.js';
+export type { KlController, AdaptiveKlOptions } from './stages/kl_controller.js';
+export type { TokenGrid } from './stages/token_grid.js';

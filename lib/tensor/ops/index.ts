@@ -9,3 +9,5 @@ export * from './loss.js';
 export * from './embedding.js';
 export * from './dropout.js';
 export * from './rope.js';
+export * from './log_probs.js';
+export * from './ppo_loss.js';

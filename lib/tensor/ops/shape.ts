@@ -1,6 +1,8 @@
 // Shape ops with autograd: reshape and narrow (views of the same data),
-// transpose and permute (copies, by the native strided-copy kernel).
+// transpose and permute (copies, by the native strided-copy kernel),
+// indexSelect (a row gather, by the embedding kernels).
 import { ShapeError } from '../../errors.js';
+import { embeddingBackward, embeddingForward } from '../../kernels/embedding.js';
 import { permute as permuteKernel } from '../../kernels/permute.js';
 import { needsGrad, record } from '../autograd.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
@@ -66,5 +68,32 @@ export function narrow(a: Tensor, start: number, length: number): Tensor {
   const offset = start * inner;
   const t = new Tensor(a.data.subarray(offset, offset + length * inner), [length, ...a.shape.slice(1)]);
   if (needsGrad(a)) record(t, 'narrow', [a], (g) => [{ offset, values: g }]);
+  return t;
+}
+
+/**
+ * Rows of `a` along its first axis (PyTorch index_select(0, index)):
+ * out[i] = a[index[i]], out shape [index.length, ...a.shape[1:]]. Copies;
+ * the backward scatter-adds, so repeated indices accumulate.
+ */
+export function indexSelect(a: Tensor, index: Int32Array): Tensor {
+  const first = a.shape[0] ?? 0;
+  if (a.ndim === 0) throw new ShapeError('SHAPE_INVALID', 'indexSelect: a scalar has no first axis to select from');
+  for (let i = 0; i < index.length; i++)
+    if (!(index[i]! >= 0 && index[i]! < first))
+      throw new ShapeError('SHAPE_INVALID', `indexSelect: index[${i}] = ${index[i]} is outside the first axis of [${a.shape.join(', ')}]`);
+  const inner = first === 0 ? 0 : a.size / first;
+  const outShape = [index.length, ...a.shape.slice(1)];
+  const src = a.f32('indexSelect');
+  const out = new Float32Array(index.length * inner);
+  // The embedding kernels are exactly a row gather and its scatter-add.
+  if (inner > 0 && index.length > 0) embeddingForward(index, src, out, { dim: inner });
+  const t = new Tensor(out, outShape);
+  if (needsGrad(a))
+    record(t, 'indexSelect', [a], (g) => {
+      const ga = new Float32Array(src.length);
+      if (inner > 0 && index.length > 0) embeddingBackward(index, g, ga, { dim: inner });
+      return [ga];
+    });
   return t;
 }
