@@ -31,6 +31,12 @@ export interface FillResult {
   blanks: FilledBlank[];
 }
 
+/** fillBlankIds' result: FillResult without the text. */
+export interface FilledIds {
+  ids: number[];
+  blanks: Omit<FilledBlank, 'text'>[];
+}
+
 /** Indices of every [MASK] and [gMASK] in Part A. */
 function blankPositions(partA: readonly number[], specials: GlmSpecialTokens): number[] {
   return partA.flatMap((id, i) => (id === specials.mask || id === specials.gmask ? [i] : []));
@@ -47,7 +53,7 @@ function spanSession(rows: GlmRows): DecodeSession {
  * so far (Part A, earlier spans, [S]) is what repetition penalty and n-gram
  * blocking see.
  */
-export function fillBlankIds(model: GLM, partA: readonly number[], specials: GlmSpecialTokens, o: ResolvedOptions): Omit<FillResult, 'text' | 'blanks'> & { blanks: Omit<FilledBlank, 'text'>[] } {
+export function fillBlankIds(model: GLM, partA: readonly number[], specials: GlmSpecialTokens, o: ResolvedOptions): FilledIds {
   if (partA.length === 0) throw new ShapeError('SHAPE_INVALID', 'glmFillBlanks: the text is empty; give a text with [MASK] blanks or ending in [gMASK]');
   const positions = blankPositions(partA, specials);
   if (positions.length === 0)

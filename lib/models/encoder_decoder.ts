@@ -65,7 +65,7 @@ class DecoderStack extends Module {
   }
 }
 
-export interface DecodeOptions {
+export interface EncoderDecoderDecodeOptions {
   /** One self-attention cache per decoder layer: tgtIn continues after each row's cached tokens. */
   cache?: LayerKvCache[];
 }
@@ -110,7 +110,7 @@ export class EncoderDecoderLM extends Module {
    * causal mask already hides it from; its own outputs go to ignored labels.
    * With opts.cache, row b's tokens take positions after its cached ones.
    */
-  decode(tgtIn: Tensor, memory: Tensor | MemoryKv[], srcLengths?: Int32Array, opts: DecodeOptions = {}): Tensor {
+  decode(tgtIn: Tensor, memory: Tensor | MemoryKv[], srcLengths?: Int32Array, opts: EncoderDecoderDecodeOptions = {}): Tensor {
     const [B] = this.checkIds(tgtIn, 'tgtIn');
     const layers = this.decoder.block;
     if (Array.isArray(memory) && memory.length !== layers.length)
