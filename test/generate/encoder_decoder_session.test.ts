@@ -91,7 +91,7 @@ t.test('batched decoding equals each source alone (greedy and seeded sampling)',
   }
 });
 
-t.test('the encoder runs once per distinct source, even under beam search', async (t) => {
+t.test('the encoder and the cross k/v projections run once, even under beam search', async (t) => {
   const model = new EncoderDecoderLM(config, 6);
   const calls: number[][] = [];
   const encode = model.encode.bind(model);
@@ -99,9 +99,18 @@ t.test('the encoder runs once per distinct source, even under beam search', asyn
     calls.push([...src.shape]);
     return encode(src, lengths);
   };
+  let projections = 0;
+  for (const block of model.decoder.block) {
+    const project = block.crossattention.projectMemory.bind(block.crossattention);
+    block.crossattention.projectMemory = (memory) => {
+      projections++;
+      return project(memory);
+    };
+  }
   const o: BeamSearchOptions = { numBeams: 3, lengthPenalty: 1, earlyStopping: false, numReturnSequences: 2, maxNewTokens: 6, minNewTokens: 0, eosTokenIds: [1], repetitionPenalty: 1, noRepeatNgramSize: 0 };
   beamSearch(encoderDecoderSession(model, 6), [[4, 5, 6], [7, 8], [4, 5, 6]], o);
   t.same(calls, [[2, 3]], 'one encoder call over the 2 distinct sources (9 beam rows), padded to 3 tokens');
+  t.equal(projections, config.num_layers, 'cross k/v projected once per decoder layer, not per step');
 });
 
 t.test('beam search on a tiny vocabulary equals exhaustive enumeration and the HF transcription', async (t) => {
