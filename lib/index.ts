@@ -129,3 +129,17 @@ export { maskedMean, maskedVar, maskedWhiten } from './stages/ppo_whiten.js';
 export { AdaptiveKlController, FixedKlController } from './stages/kl_controller.js';
 export type { KlController, AdaptiveKlOptions } from './stages/kl_controller.js';
 export type { TokenGrid } from './stages/token_grid.js';
+// Generation for the encoder-decoder and GLM families (issue #5): KV-cached sessions, blank filling, GLM cloze.
+export { encoderDecoderSession } from './generate/encoder_decoder_session.js';
+export { glmSession, GlmRows, firstBlank } from './generate/glm_session.js';
+export { glmFillBlanks, fillBlankIds } from './generate/glm_fill.js';
+export type { FillResult, FilledBlank, FilledIds } from './generate/glm_fill.js';
+export { planGeneration } from './generate/families.js';
+export type { GeneratingModel, GenerationPlan } from './generate/families.js';
+export type { OpenedSession } from './generate/kv_cache.js';
+export { glmClozeClassify, glmClozeClassifyText } from './generate/glm_scoring.js';
+export { glmClozeRows, glmVerbalizerTokenLogProbs, glmVerbalizerScores, glmClozeLoss } from './objectives/glm_cloze.js';
+export type { ClozeExample } from './objectives/glm_cloze.js';
+export { glmSpecialTokens, GLM_SPECIAL_SPELLINGS } from './objectives/glm_specials.js';
+export type { GlmForwardOptions } from './models/glm.js';
+export type { EncoderDecoderDecodeOptions } from './models/encoder_decoder.js';

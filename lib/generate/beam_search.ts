@@ -71,7 +71,7 @@ export class BeamHypotheses {
 /** Beam search for each prompt; returns numReturnSequences hypotheses per prompt, best first. */
 export function beamSearch(open: SessionFactory, prompts: readonly (readonly number[])[], o: BeamSearchOptions): BeamHypothesis[][] {
   const N = o.numBeams, B = prompts.length;
-  const { session, logits: first } = open(prompts.flatMap((p) => Array.from({ length: N }, () => p)));
+  const { session, logits: first, history } = open(prompts.flatMap((p) => Array.from({ length: N }, () => p)));
   try {
     const V = session.vocabSize;
     let logits = first;
@@ -95,7 +95,7 @@ export function beamSearch(open: SessionFactory, prompts: readonly (readonly num
         for (let i = 0; i < N; i++) {
           const r = b * N + i;
           const lp = Float32Array.from(logSoftmax(logits.subarray(r * V, (r + 1) * V)));
-          processLogits(lp, { tokens: [...prompts[b]!, ...beamTokens[r]!], newTokens: step }, o);
+          processLogits(lp, { tokens: [...(history?.[b * N] ?? prompts[b]!), ...beamTokens[r]!], newTokens: step }, o);
           for (let v = 0; v < V; v++) cand[i * V + v] = lp[v]! + beamScores[r]!;
         }
         const top = topIndices(cand, Math.min(2 * N, cand.length));

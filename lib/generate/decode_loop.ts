@@ -30,7 +30,7 @@ export function rowRandom(seed: number, j: number): Random {
  * returned early (for...of break, abort).
  */
 export function* decodeRows(open: SessionFactory, rows: DecodeRow[], o: DecodeLoopOptions): Generator<DecodeRow[]> {
-  const { session, logits: first } = open(rows.map((r) => r.prompt));
+  const { session, logits: first, history } = open(rows.map((r) => r.prompt));
   try {
     const V = session.vocabSize;
     const eos = new Set(o.eosTokenIds);
@@ -41,7 +41,7 @@ export function* decodeRows(open: SessionFactory, rows: DecodeRow[], o: DecodeLo
       rows.forEach((row, r) => {
         if (row.finished) return;
         const lg = Float32Array.from(logits.subarray(r * V, (r + 1) * V));
-        processLogits(lg, { tokens: [...row.prompt, ...row.generated], newTokens: row.generated.length }, o);
+        processLogits(lg, { tokens: [...(history?.[r] ?? row.prompt), ...row.generated], newTokens: row.generated.length }, o);
         const id = pickToken(lg, { ...o, rng: row.rng });
         next[r] = id;
         row.generated.push(id);

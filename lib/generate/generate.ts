@@ -1,18 +1,19 @@
-// generate() and stream(): text in, text out for a DecoderLM. Prompts of
-// different lengths decode together in one KV-cached batch (each row at its
-// own length); greedy, seeded sampling or beam search; stop tokens and stop
-// strings; streaming with UTF-8-correct text pieces and AbortSignal.
+// generate() and stream(): text in, text out for any generating model
+// (DecoderLM, EncoderDecoderLM, GLM; see families.ts for what a prompt means
+// to each). Prompts of different lengths decode together in one KV-cached
+// batch (each row at its own length); greedy, seeded sampling or beam search;
+// stop tokens and stop strings; streaming with UTF-8-correct text pieces and AbortSignal.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError } from '../errors.js';
-import type { DecoderLM } from '../models/decoder.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { beamSearch } from './beam_search.js';
 import { decodeRows, rowRandom, type DecodeRow } from './decode_loop.js';
-import { decoderSession } from './kv_cache.js';
-import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './options.js';
+import { planGeneration, type GeneratingModel, type GenerationPlan } from './families.js';
+import type { GenerateOptions } from './options.js';
 import { createTextStream, StopStringBuffer } from './stop_strings.js';
 
 export type { GenerateOptions } from './options.js';
+export type { GeneratingModel } from './families.js';
 
 export type FinishReason = 'eos' | 'stop' | 'length';
 
@@ -47,12 +48,10 @@ function encodePrompts(tokenizer: Tokenizer, input: PromptInput): number[][] {
   });
 }
 
-function resolve(model: DecoderLM, tokenizer: Tokenizer, prompts: number[][], options: GenerateOptions): ResolvedOptions {
-  if (tokenizer.vocabSize > model.config.vocab_size)
-    throw new ConfigError('CONFIG_INVALID', `generate: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocab_size}; use the tokenizer the model was trained with`);
-  const o = resolveOptions(options, tokenizer, model.config.n_positions, Math.max(...prompts.map((p) => p.length)));
-  o.signal?.throwIfAborted();
-  return o;
+function plan(model: GeneratingModel, tokenizer: Tokenizer, prompts: number[][], options: GenerateOptions): GenerationPlan {
+  const p = planGeneration(model, tokenizer, prompts, options);
+  p.options.signal?.throwIfAborted();
+  return p;
 }
 
 /** Text of generated ids with the stop strings applied: [text, stopped]. */
@@ -66,11 +65,8 @@ function finishText(tokenizer: Tokenizer, ids: readonly number[], stops: readonl
  * Continues each prompt; returns, per prompt, numReturnSequences sequences
  * (best first for beam search). Throws an AbortError if the signal fires.
  */
-export function generate(model: DecoderLM, tokenizer: Tokenizer, input: PromptInput, options: GenerateOptions = {}): GeneratedSequence[][] {
-  const prompts = encodePrompts(tokenizer, input);
-  const o = resolve(model, tokenizer, prompts, options);
-  const longest = Math.max(...prompts.map((p) => p.length));
-  const open = decoderSession(model, longest + o.maxNewTokens);
+export function generate(model: GeneratingModel, tokenizer: Tokenizer, input: PromptInput, options: GenerateOptions = {}): GeneratedSequence[][] {
+  const { prompts, options: o, open } = plan(model, tokenizer, encodePrompts(tokenizer, input), options);
   const eos = new Set(o.eosTokenIds);
   if (o.numBeams > 1) {
     return beamSearch(open, prompts, o).map((hyps) => hyps.map((h) => {
@@ -111,15 +107,14 @@ export function generate(model: DecoderLM, tokenizer: Tokenizer, input: PromptIn
  * cut before a stop string. An aborted signal ends the iterator at the next
  * step and frees the cache.
  */
-export async function* stream(model: DecoderLM, tokenizer: Tokenizer, prompt: string | readonly number[], options: GenerateOptions = {}): AsyncGenerator<StreamPiece> {
-  const prompts = encodePrompts(tokenizer, typeof prompt === 'string' ? prompt : [prompt]);
-  const o = resolve(model, tokenizer, prompts, options);
+export async function* stream(model: GeneratingModel, tokenizer: Tokenizer, prompt: string | readonly number[], options: GenerateOptions = {}): AsyncGenerator<StreamPiece> {
+  const { prompts, options: o, open } = plan(model, tokenizer, encodePrompts(tokenizer, typeof prompt === 'string' ? prompt : [prompt]), options);
   if (o.numBeams > 1 || o.numReturnSequences > 1)
     throw new RangeError('stream: streams one sequence; numBeams and numReturnSequences must be 1 (use generate() for beam search)');
   const eos = new Set(o.eosTokenIds);
   const pieces = createTextStream(tokenizer, o.stopStrings);
   const row: DecodeRow = { prompt: prompts[0]!, generated: [], finished: false, rng: rowRandom(o.seed, 0) };
-  const steps = decodeRows(decoderSession(model, prompts[0]!.length + o.maxNewTokens), [row], o);
+  const steps = decodeRows(open, [row], o);
   try {
     for (const _ of steps) {
       const id = row.generated[row.generated.length - 1]!;

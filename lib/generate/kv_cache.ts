@@ -21,8 +21,22 @@ export interface DecodeSession {
   close(): void;
 }
 
-/** Opens a session and returns it with the logits after each prompt's last token [rows, V]. */
-export type SessionFactory = (prompts: readonly (readonly number[])[]) => { session: DecodeSession; logits: Float32Array };
+/** What a SessionFactory returns: the session and the first logits. */
+export interface OpenedSession {
+  session: DecodeSession;
+  /** Next-token logits after each prompt [rows, V]. */
+  logits: Float32Array;
+  /**
+   * Per row, the tokens the model's autoregressive side was fed before the
+   * generated ones (HF's input_ids), which repetition penalty and n-gram
+   * blocking look at. Absent: the prompts themselves (decoder-only models).
+   * An encoder-decoder gives [decoder start]; GLM gives Part A then [S].
+   */
+  history?: readonly (readonly number[])[];
+}
+
+/** Opens a session over the prompts (one row each). */
+export type SessionFactory = (prompts: readonly (readonly number[])[]) => OpenedSession;
 
 /**
  * Copies cache rows so row i holds what row src[i] held (beams that survive a

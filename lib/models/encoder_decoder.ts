@@ -10,8 +10,10 @@
 // shared pre-LN LayerNorm block with biases, and no logit scaling, so the
 // blocks are the ones every other family uses. HF T5 checkpoints do not load.
 // The encoder runs once per source: decode() takes the memory or the
-// per-layer cross k/v from projectMemory(), so generation reuses them.
+// per-layer cross k/v from projectMemory(), so generation reuses them, and a
+// decoder self-attention KV cache (createDecoderCache) makes each step one token.
 import { ShapeError } from '../errors.js';
+import { LayerKvCache } from '../nn/attention.js';
 import { TransformerBlock, type BlockConfig } from '../nn/block.js';
 import type { MemoryKv } from '../nn/cross_attention.js';
 import { DecoderBlockWithCross } from '../nn/cross_block.js';
@@ -63,6 +65,11 @@ class DecoderStack extends Module {
   }
 }
 
+export interface EncoderDecoderDecodeOptions {
+  /** One self-attention cache per decoder layer: tgtIn continues after each row's cached tokens. */
+  cache?: LayerKvCache[];
+}
+
 export class EncoderDecoderLM extends Module {
   readonly config: EncoderDecoderConfig;
   shared: Embedding;
@@ -101,8 +108,9 @@ export class EncoderDecoderLM extends Module {
    * and to the memory (a tensor, or projectMemory()'s per-layer k/v) → logits [B, T, V].
    * Target padding needs no mask: it sits after every real query, which the
    * causal mask already hides it from; its own outputs go to ignored labels.
+   * With opts.cache, row b's tokens take positions after its cached ones.
    */
-  decode(tgtIn: Tensor, memory: Tensor | MemoryKv[], srcLengths?: Int32Array): Tensor {
+  decode(tgtIn: Tensor, memory: Tensor | MemoryKv[], srcLengths?: Int32Array, opts: EncoderDecoderDecodeOptions = {}): Tensor {
     const [B] = this.checkIds(tgtIn, 'tgtIn');
     const layers = this.decoder.block;
     if (Array.isArray(memory) && memory.length !== layers.length)
@@ -111,9 +119,12 @@ export class EncoderDecoderLM extends Module {
     if (first.shape[0] !== B) throw new ShapeError('SHAPE_MISMATCH', `EncoderDecoderLM.decode: tgtIn has batch ${B} but the memory has ${first.shape[0]}`);
     const Tk = Array.isArray(memory) ? first.shape[2]! : first.shape[1]!;
     this.checkLengths(srcLengths, B, Tk);
-    let x = this.embed(tgtIn, this.decoder.embed_positions);
+    const cache = opts.cache;
+    if (cache && cache.length !== layers.length)
+      throw new ShapeError('SHAPE_MISMATCH', `EncoderDecoderLM.decode: ${cache.length} layer caches for ${layers.length} decoder layers; use createDecoderCache()`);
+    let x = this.embed(tgtIn, this.decoder.embed_positions, cache?.[0]?.lengths);
     layers.forEach((block, i) => {
-      x = block.forward(x, Array.isArray(memory) ? memory[i]! : memory, srcLengths);
+      x = block.forward(x, Array.isArray(memory) ? memory[i]! : memory, srcLengths, cache ? { cache: cache[i]! } : {});
     });
     return linear(this.decoder.final_layer_norm.forward(x), this.shared.weight); // (B, T, V), tied head
   }
@@ -129,10 +140,21 @@ export class EncoderDecoderLM extends Module {
     return crossEntropy(this.forward(src, srcLengths, tgtIn), tgtOut);
   }
 
-  private embed(ids: Tensor, positions: Embedding): Tensor {
+  /** Empty per-layer self-attention caches of the decoder for `batch` rows of up to `capacity` target tokens. */
+  createDecoderCache(batch: number, capacity = this.config.max_position_embeddings): LayerKvCache[] {
+    const c = this.config;
+    const size = batch * c.num_heads * capacity * (c.d_model / c.num_heads);
+    return this.decoder.block.map(() => new LayerKvCache(new Float32Array(size), new Float32Array(size), batch, capacity));
+  }
+
+  /** Token + position embeddings; row b's positions start at starts[b] (its cached length) or 0. */
+  private embed(ids: Tensor, positions: Embedding, starts?: Int32Array): Tensor {
     const [B, T] = ids.shape as [number, number];
     const pos = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
+    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = (starts?.[b] ?? 0) + i;
+    const last = pos.reduce((a, p) => Math.max(a, p), 0);
+    if (last >= this.config.max_position_embeddings)
+      throw new ShapeError('SHAPE_INVALID', `EncoderDecoderLM: position ${last} is past max_position_embeddings ${this.config.max_position_embeddings}; generate fewer tokens or raise max_position_embeddings`);
     const x = add(this.shared.forward(ids), positions.forward(new Tensor(pos, [B, T]))); // (B, T, C)
     return dropout(x, this.training ? this.config.dropout_rate : 0, this.dropoutRng);
   }

@@ -8,6 +8,7 @@ import { Embedding } from '../nn/embedding.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/norm.js';
 import { TransformerBlock } from '../nn/block.js';
+import { LayerKvCache } from '../nn/attention.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { dropout } from '../tensor/ops/dropout.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -41,6 +42,14 @@ class GlmTransformer extends Module {
   }
 }
 
+export interface GlmForwardOptions {
+  /**
+   * One cache per layer (incremental decoding): the tokens are appended after
+   * each row's cached ones. Part A is prefilled once, then Part B steps.
+   */
+  cache?: LayerKvCache[];
+}
+
 export class GLM extends Module {
   readonly config: GlmConfig;
   transformer: GlmTransformer;
@@ -57,15 +66,20 @@ export class GLM extends Module {
   /**
    * tokens, positions, blockPositions [B, T] (int32); prefixLen[b] = |Part A|
    * of row b; kvLen[b] = its real length (right padding) → logits [B, T, vocab].
+   * With opts.cache, prefixLen still counts from the row's first cached token
+   * and kvLen must be left out (the cache knows each row's length).
    */
-  forward(tokens: Tensor, positions: Tensor, blockPositions: Tensor, prefixLen: Int32Array, kvLen?: Int32Array): Tensor {
-    const [B, T] = this.check(tokens, positions, blockPositions, prefixLen, kvLen);
+  forward(tokens: Tensor, positions: Tensor, blockPositions: Tensor, prefixLen: Int32Array, kvLen?: Int32Array, opts: GlmForwardOptions = {}): Tensor {
+    const [B, T] = this.check(tokens, positions, blockPositions, prefixLen, kvLen, opts.cache);
     const t = this.transformer;
     let x = add(add(t.wte.forward(tokens), t.wpe.forward(positions)), t.block_wpe.forward(blockPositions)); // (B, T, C)
     x = dropout(x, this.training ? this.config.dropout : 0, this.dropoutRng);
-    // The kernel's rule: key j is visible to query i iff j < kvLen and (j ≤ i or j < prefixLen).
-    const mask = { causal: true, prefixLen, kvLen: kvLen ?? new Int32Array(B).fill(T) };
-    for (const block of t.h) x = block.forward(x, { mask });
+    // The kernel's rule: key j is visible to query i iff j < kvLen and (j ≤ i + qOffset or j < prefixLen);
+    // a cache supplies qOffset and kvLen from its row lengths.
+    const mask = opts.cache ? { causal: true, prefixLen } : { causal: true, prefixLen, kvLen: kvLen ?? new Int32Array(B).fill(T) };
+    t.h.forEach((block, i) => {
+      x = block.forward(x, { mask, ...(opts.cache ? { cache: opts.cache[i]! } : {}) });
+    });
     x = t.ln_f.forward(x);
     return linear(x, t.wte.weight); // (B, T, V): the LM head is tied to wte
   }
@@ -75,7 +89,13 @@ export class GLM extends Module {
     return crossEntropy(this.forward(tokens, positions, blockPositions, prefixLen, kvLen), targets);
   }
 
-  private check(tokens: Tensor, positions: Tensor, blockPositions: Tensor, prefixLen: Int32Array, kvLen?: Int32Array): [number, number] {
+  /** Empty per-layer KV caches for `batch` rows of up to `capacity` tokens (Part A and Part B together). */
+  createCache(batch: number, capacity = this.config.n_positions): LayerKvCache[] {
+    const size = batch * this.config.n_head * capacity * (this.config.n_embd / this.config.n_head);
+    return this.transformer.h.map(() => new LayerKvCache(new Float32Array(size), new Float32Array(size), batch, capacity));
+  }
+
+  private check(tokens: Tensor, positions: Tensor, blockPositions: Tensor, prefixLen: Int32Array, kvLen?: Int32Array, cache?: LayerKvCache[]): [number, number] {
     if (tokens.ndim !== 2) throw new ShapeError('SHAPE_MISMATCH', `GLM: tokens must be [batch, time], got [${tokens.shape}]`);
     const [B, T] = tokens.shape as [number, number];
     for (const [name, p] of [['positions', positions], ['blockPositions', blockPositions]] as const) {
@@ -88,12 +108,25 @@ export class GLM extends Module {
     }
     if (T > this.config.n_positions)
       throw new ShapeError('SHAPE_INVALID', `GLM: ${T} tokens exceed n_positions ${this.config.n_positions}; truncate the text or raise n_positions`);
+    if (cache) return this.checkCached(B, T, prefixLen, kvLen, cache);
     const len = kvLen ?? new Int32Array(B).fill(T);
     if (prefixLen.length !== B || len.length !== B)
       throw new ShapeError('SHAPE_MISMATCH', `GLM: prefixLen (${prefixLen.length}) and kvLen (${len.length}) need one entry per row (${B})`);
     for (let b = 0; b < B; b++)
       if (!(len[b]! >= 1 && len[b]! <= T && prefixLen[b]! >= 1 && prefixLen[b]! <= len[b]!))
         throw new ShapeError('SHAPE_INVALID', `GLM: row ${b} needs 1 ≤ prefixLen (${prefixLen[b]}) ≤ kvLen (${len[b]}) ≤ T (${T}); Part A holds at least one token`);
+    return [B, T];
+  }
+
+  private checkCached(B: number, T: number, prefixLen: Int32Array, kvLen: Int32Array | undefined, cache: LayerKvCache[]): [number, number] {
+    if (kvLen) throw new ShapeError('SHAPE_INVALID', 'GLM: kvLen cannot be combined with a cache; prefill rows of different lengths one at a time through cache.row(b)');
+    if (cache.length !== this.config.n_layer) throw new ShapeError('SHAPE_MISMATCH', `GLM: ${cache.length} layer caches for ${this.config.n_layer} layers; use model.createCache()`);
+    const cached = cache[0]!.lengths;
+    if (prefixLen.length !== B || cached.length !== B)
+      throw new ShapeError('SHAPE_MISMATCH', `GLM: prefixLen (${prefixLen.length}) and the cache (${cached.length} rows) need one entry per row (${B})`);
+    for (let b = 0; b < B; b++)
+      if (!(prefixLen[b]! >= 1 && prefixLen[b]! <= cached[b]! + T))
+        throw new ShapeError('SHAPE_INVALID', `GLM: row ${b} needs 1 ≤ prefixLen (${prefixLen[b]}) ≤ cached + new tokens (${cached[b]! + T}); prefill Part A before stepping Part B`);
     return [B, T];
   }
 }

@@ -1,4 +1,5 @@
-// Beam search against two references that share no code with it:
+// Beam search against two references that share no code with it
+// (test/helpers/beam_reference.ts):
 // (1) exhaustive enumeration of every sequence on a tiny vocabulary — with
 // beams wide enough that nothing is pruned and earlyStopping "never", HF beam
 // search must return exactly the top sequences by Σ log p / len^α;
@@ -12,6 +13,7 @@ import { decoderSession } from '../../lib/generate/kv_cache.js';
 import { DecoderLM } from '../../lib/models/decoder.js';
 import { noGrad } from '../../lib/tensor/autograd.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
+import { exhaustive, hfReference } from '../helpers/beam_reference.js';
 
 type Model = (prefix: readonly number[]) => Float32Array;
 const V = 4, EOS = 0;
@@ -41,72 +43,6 @@ function fakeSession(model: Model, V: number): SessionFactory {
       },
     };
   };
-}
-
-function logSoftmax64(x: Float32Array): number[] {
-  const m = Math.max(...x);
-  const lse = m + Math.log([...x].reduce((a, v) => a + Math.exp(v - m), 0));
-  return [...x].map((v) => v - lse);
-}
-
-/** Every finished sequence (eos, or maxNew tokens), scored HF-style, best first. */
-function exhaustive(model: Model, prompt: number[], maxNew: number, minNew: number, alpha: number): { tokens: number[]; score: number }[] {
-  const out: { tokens: number[]; score: number }[] = [];
-  const walk = (tokens: number[], sum: number) => {
-    if (tokens.length === maxNew || tokens[tokens.length - 1] === EOS) return void out.push({ tokens, score: sum / tokens.length ** alpha });
-    const lp = logSoftmax64(model([...prompt, ...tokens]));
-    if (tokens.length < minNew) lp[EOS] = -Infinity;
-    for (let v = 0; v < lp.length; v++) if (lp[v]! > -Infinity) walk([...tokens, v], sum + lp[v]!);
-  };
-  walk([], 0);
-  return out.sort((a, b) => b.score - a.score);
-}
-
-/** HF BeamSearchScorer transcribed over plain lists (one prompt). */
-function hfReference(model: Model, Vn: number, prompt: number[], o: { numBeams: number; alpha: number; early: boolean | 'never'; maxNew: number; minNew: number; numReturn: number }): { tokens: number[]; score: number }[] {
-  const N = o.numBeams;
-  let beams = Array.from({ length: N }, (_, i) => ({ tokens: [] as number[], score: i === 0 ? 0 : -1e9 }));
-  const hyps: { tokens: number[]; score: number }[] = [];
-  let worst = 1e9;
-  const add = (tokens: number[], sum: number, len: number) => {
-    const score = sum / len ** o.alpha;
-    if (hyps.length < N || score > worst) {
-      hyps.push({ tokens, score });
-      if (hyps.length > N) {
-        const order = hyps.map((h, i) => [h.score, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-        hyps.splice(order[0]![1], 1);
-        worst = order[1]![0];
-      } else worst = Math.min(worst, score);
-    }
-  };
-  let done = false;
-  for (let step = 0; step < o.maxNew && !done; step++) {
-    const curLen = step + 1;
-    const cands: { parent: number; token: number; score: number; flat: number }[] = [];
-    beams.forEach((b, i) => {
-      const lp = logSoftmax64(model([...prompt, ...b.tokens]));
-      if (step < o.minNew) lp[EOS] = -Infinity;
-      lp.forEach((l, v) => cands.push({ parent: i, token: v, score: Math.fround(l) + b.score, flat: i * Vn + v }));
-    });
-    cands.sort((a, b) => b.score - a.score || a.flat - b.flat);
-    const next: typeof beams = [];
-    for (const [rank, c] of cands.slice(0, 2 * N).entries()) {
-      if (next.length === N) break;
-      if (c.token === EOS) { if (rank < N) add([...beams[c.parent]!.tokens, EOS], c.score, curLen); }
-      else next.push({ tokens: [...beams[c.parent]!.tokens, c.token], score: c.score });
-    }
-    if (hyps.length >= N) {
-      const best = cands[0]!.score;
-      if (o.early === true) done = true;
-      else {
-        const len = o.early === 'never' && o.alpha > 0 ? o.maxNew : curLen;
-        done = worst >= best / len ** o.alpha;
-      }
-    }
-    if (!done) beams = next;
-  }
-  if (!done) for (const b of beams) add(b.tokens, b.score, b.tokens.length);
-  return hyps.map((h, i) => [h, i] as const).sort((a, b) => b[0].score - a[0].score || b[1] - a[1]).slice(0, o.numReturn).map(([h]) => h);
 }
 
 function options(over: Partial<BeamSearchOptions>): BeamSearchOptions {
