@@ -79,3 +79,19 @@ export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE
 export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
 export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
 export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
+
+// --- instruction tuning (SFT) and reward model (issue #6, sftrm)
+export { RESPONSE_END, renderPrompt, responseEndId } from './stages/instruction_format.js';
+export { sft, evaluateSft, sftLossOn } from './stages/sft.js';
+export type { SftOptions, SftResult, SftEvent } from './stages/sft.js';
+export { encodeInstructions, packRows, collateSft } from './stages/sft_data.js';
+export type { EncodedExample, SftBatch } from './stages/sft_data.js';
+export { sftConfig, rewardConfig, DEFAULT_SFT, DEFAULT_REWARD } from './stages/stage_config.js';
+export type { StageConfig, SftConfig, RewardConfig } from './stages/stage_config.js';
+export type { LoopEvent } from './stages/training_loop.js';
+export { RewardModel, scoreSequences, padSequences, rewardModelCheckpointConfig, rewardModelFromCheckpoint, REWARD_MODEL_TYPE } from './models/reward_model.js';
+export { pairwiseRankingLoss, rankingPairs, checkRanking, pairAccuracy, negLogSigmoid } from './objectives/pairwise_ranking.js';
+export { trainRewardModel, evaluateRewardModel, rewardLossOn } from './stages/reward.js';
+export type { RewardOptions, RewardResult, RewardEvent, RewardEvaluation } from './stages/reward.js';
+export { encodePreferences, collatePreferences } from './stages/reward_data.js';
+export type { EncodedPreference, PreferenceBatch } from './stages/reward_data.js';
