@@ -143,3 +143,18 @@ export type { ClozeExample } from './objectives/glm_cloze.js';
 export { glmSpecialTokens, GLM_SPECIAL_SPELLINGS } from './objectives/glm_specials.js';
 export type { GlmForwardOptions } from './models/glm.js';
 export type { EncoderDecoderDecodeOptions } from './models/encoder_decoder.js';
+// --- instruction tuning (SFT) and reward model (issue #6, sftrm)
+export { RESPONSE_END, renderPrompt, responseEndId } from './stages/instruction_format.js';
+export { sft, evaluateSft, sftLossOn } from './stages/sft.js';
+export type { SftOptions, SftResult, SftEvent } from './stages/sft.js';
+export { encodeInstructions, packRows, collateSft } from './stages/sft_data.js';
+export type { EncodedExample, SftBatch } from './stages/sft_data.js';
+export { sftConfig, rewardConfig, DEFAULT_SFT, DEFAULT_REWARD } from './stages/stage_config.js';
+export type { StageConfig, SftConfig, RewardConfig } from './stages/stage_config.js';
+export type { LoopEvent } from './stages/training_loop.js';
+export { RewardModel, scoreSequences, padSequences, rewardModelCheckpointConfig, rewardModelFromCheckpoint, REWARD_MODEL_TYPE } from './models/reward_model.js';
+export { pairwiseRankingLoss, rankingPairs, checkRanking, pairAccuracy, negLogSigmoid } from './objectives/pairwise_ranking.js';
+export { trainRewardModel, evaluateRewardModel, rewardLossOn } from './stages/reward.js';
+export type { RewardOptions, RewardResult, RewardEvent, RewardEvaluation } from './stages/reward.js';
+export { encodePreferences, collatePreferences } from './stages/reward_data.js';
+export type { EncodedPreference, PreferenceBatch } from './stages/reward_data.js';

@@ -66,6 +66,15 @@ export class DecoderLM extends Module {
 
   /** ids [B, T] (int32) → logits [B, T, vocab]. */
   forward(ids: Tensor, opts: DecoderForwardOptions = {}): Tensor {
+    const x = this.hiddenStates(ids, opts);
+    return this.lm_head ? this.lm_head.forward(x) : linear(x, this.transformer.wte.weight); // (B, T, V)
+  }
+
+  /**
+   * ids [B, T] → the final hidden states [B, T, n_embd] after ln_f (HF GPT2Model's
+   * last_hidden_state): what the LM head reads, and the trunk a reward or value head reads.
+   */
+  hiddenStates(ids: Tensor, opts: DecoderForwardOptions = {}): Tensor {
     if (ids.ndim !== 2) throw new ShapeError('SHAPE_MISMATCH', `DecoderLM: ids must be [batch, time], got [${ids.shape}]`);
     const [B, T] = ids.shape as [number, number];
     // Each row continues after its own cached tokens (rows may hold different lengths).
@@ -86,8 +95,7 @@ export class DecoderLM extends Module {
         ...(opts.cache ? { cache: opts.cache[i]! } : {}),
       });
     });
-    x = t.ln_f.forward(x);
-    return this.lm_head ? this.lm_head.forward(x) : linear(x, t.wte.weight); // (B, T, V)
+    return t.ln_f.forward(x); // (B, T, C)
   }
 
   /** Mean next-token cross-entropy; targets [B, T] with −100 = ignore. */

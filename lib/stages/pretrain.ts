@@ -3,7 +3,7 @@
 // train/val loss estimates, metrics JSONL and atomic checkpoints from which a
 // killed run resumes to bitwise the same weights. Library code never prints:
 // progress goes to the onProgress callback, which the CLI renders.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { CheckpointError, ConfigError, DataError, TrainingError } from '../errors.js';
@@ -22,6 +22,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { checkResumable, flattenConfig, type PretrainConfig } from './pretrain_config.js';
 import { parseTrainerState, type TrainerState } from './trainer_state.js';
+import { openMetrics } from './training_loop.js';
 
 export type PretrainEvent =
   | { type: 'start'; iter: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; tokensPerIter: number; resumed: boolean }
@@ -231,34 +232,4 @@ function tokenizerSpec(c: PretrainConfig): TokenizerSpec {
   if (c.tokenizer === 'char') return { kind: 'char' };
   if (c.tokenizer === 'bpe') return { kind: 'bpe', vocabSize: c.bpe_vocab_size };
   return { kind: 'file', path: c.tokenizer };
-}
-
-interface MetricsWriter {
-  write(record: Record<string, unknown>): void;
-  close(): void;
-}
-
-/**
- * metrics.jsonl, one JSON object per event. On resume, lines past the
- * checkpoint's iteration (written before the kill) are dropped so the file
- * reads as one uninterrupted run.
- */
-function openMetrics(file: string, resumeIter: number | null): MetricsWriter {
-  mkdirSync(path.dirname(file), { recursive: true });
-  if (resumeIter === null) writeFileSync(file, '');
-  else if (existsSync(file)) {
-    const kept = readFileSync(file, 'utf8').split('\n').filter((line) => {
-      try {
-        return line !== '' && (JSON.parse(line) as { iter: number }).iter <= resumeIter;
-      } catch {
-        return false; // a line cut short by the kill
-      }
-    });
-    writeFileSync(file, kept.map((l) => l + '\n').join(''));
-  }
-  const fd = openSync(file, 'a');
-  return {
-    write: (record) => void writeSync(fd, JSON.stringify(record) + '\n'),
-    close: () => closeSync(fd),
-  };
 }
