@@ -13,7 +13,8 @@ import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { responseEndId } from './instruction_format.js';
-import { collatePreferences, encodePreferences, type EncodedPreference, type PreferenceExample } from './reward_data.js';
+import { collatePreferences, encodePreferences, type EncodedPreference } from './reward_data.js';
+import type { PreferenceExample } from '../data/records.js';
 import { STAGE_IDENTITY_KEYS, type RewardConfig } from './stage_config.js';
 import {
   accumulateLosses, checkResumedStage, checkSameKeys, checkSameModel, checkSameTokenizer,

@@ -11,15 +11,8 @@ import { checkRanking, rankingPairs } from '../objectives/pairwise_ranking.js';
 import { padSequences } from '../models/reward_model.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import type { PreferenceExample } from '../data/records.js';
 import { RESPONSE_END } from './instruction_format.js';
-
-/** SPEC §4's preference record (lib/data/records.ts has the same shape). */
-export interface PreferenceExample {
-  prompt: string;
-  responses: string[];
-  /** Indices into responses, best first: a permutation of 0..K−1, K ≥ 2. */
-  ranking: number[];
-}
 
 /** One prompt's K responses as token sequences, and the comparisons between them. */
 export interface EncodedPreference {
@@ -93,3 +86,4 @@ export function collatePreferences(prompts: readonly EncodedPreference[]): Prefe
     tokenCount: lengths.reduce((n, l) => n + l, 0),
   };
 }
+

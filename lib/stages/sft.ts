@@ -13,7 +13,8 @@ import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { responseEndId } from './instruction_format.js';
-import { collateSft, encodeInstructions, packRows, type EncodedExample, type InstructionExample } from './sft_data.js';
+import { collateSft, encodeInstructions, packRows, type EncodedExample } from './sft_data.js';
+import type { InstructionExample } from '../data/records.js';
 import { STAGE_IDENTITY_KEYS, type SftConfig } from './stage_config.js';
 import {
   accumulateLosses, checkResumedStage, checkSameKeys, checkSameModel, checkSameTokenizer,

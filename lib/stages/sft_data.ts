@@ -13,15 +13,8 @@
 import { DataError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import type { InstructionExample } from '../data/records.js';
 import { RESPONSE_END, renderPrompt } from './instruction_format.js';
-
-/** SPEC §4's instruction record (lib/data/records.ts has the same shape). */
-export interface InstructionExample {
-  instruction: string;
-  input: string;
-  output: string;
-  task?: string;
-}
 
 /** One example's token ids: its prompt, then output and RESPONSE_END. */
 export interface EncodedExample {
@@ -114,3 +107,4 @@ export function collateSft(rows: readonly (readonly EncodedExample[])[], padId: 
   });
   return { x: new Tensor(x, [B, T]), y: new Tensor(y, [B, T]), targets, tokens };
 }
+

@@ -10,7 +10,7 @@ import { DecoderLM } from '../../lib/models/decoder.js';
 import { decoderFromCheckpoint } from '../../lib/models/decoder_checkpoint.js';
 import { RESPONSE_END, renderPrompt } from '../../lib/stages/instruction_format.js';
 import { evaluateSft, sft, type SftEvent } from '../../lib/stages/sft.js';
-import type { InstructionExample } from '../../lib/stages/sft_data.js';
+import type { InstructionExample } from '../../lib/data/records.js';
 import { sftConfig } from '../../lib/stages/stage_config.js';
 import { CharTokenizer } from '../../lib/tokenizer/char.js';
 import { expectBitwise } from '../helpers/compare.js';

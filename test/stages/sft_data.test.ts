@@ -8,7 +8,8 @@ import { crossEntropy } from '../../lib/tensor/ops/loss.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { CharTokenizer } from '../../lib/tokenizer/char.js';
 import { RESPONSE_END, renderPrompt, responseEndId } from '../../lib/stages/instruction_format.js';
-import { collateSft, encodeInstructions, packRows, type InstructionExample } from '../../lib/stages/sft_data.js';
+import { collateSft, encodeInstructions, packRows } from '../../lib/stages/sft_data.js';
+import type { InstructionExample } from '../../lib/data/records.js';
 import { expectClose } from '../helpers/compare.js';
 
 const tok = CharTokenizer.fromCorpus('abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ:.\n0123456789', { specialTokens: [RESPONSE_END] });
