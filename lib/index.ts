@@ -79,3 +79,20 @@ export { ChatError, chatPrompt, renderChat, renderMessage, DEFAULT_CHAT_TEMPLATE
 export type { ChatMessage, ChatRole, ChatTemplate, ChatPrompt, ChatPromptOptions } from './generate/chat.js';
 export { scoreContinuations, sequenceLogLikelihood, clozeClassify, clozeClassifyText } from './generate/scoring.js';
 export type { ScoreRequest, ScoreResult, ScoreOptions, ClozeResult } from './generate/scoring.js';
+
+// Architectures: pre-training (lmkit train --arch) and checkpoints for every model family.
+export { ARCHS, archOf, parseArch, checkpointArch, MODEL_TYPES } from './models/arch.js';
+export type { Arch, LanguageModel, ModelOf } from './models/arch.js';
+export { modelFromCheckpoint, modelCheckpointConfig } from './models/model_checkpoint.js';
+export {
+  MLM_TOKENS, T5_TOKENS, GLM_TOKENS, sentinelToken, mlmSpecialTokens, t5SpecialTokens, glmSpecialTokens, mlmTokenIds, t5TokenIds, glmTokenIds,
+} from './objectives/special_tokens.js';
+export type { MlmTokenIds, T5TokenIds, GlmTokenIds } from './objectives/special_tokens.js';
+export { noiseSpanCounts } from './objectives/span_corruption.js';
+export { accumulateLoss } from './stages/pretrain.js';
+export type { LossEstimate } from './stages/pretrain.js';
+export { resolvedModelKeys, resolvedObjectiveKeys, OBJECTIVE_KEYS } from './stages/pretrain_config.js';
+export type { ModelKeys, ObjectiveKeys } from './stages/pretrain_config.js';
+export { ARCH_ADAPTERS } from './stages/pretrain_task.js';
+export type { ArchAdapter, PretrainTask, ObjectiveBatch, TaskSetup } from './stages/pretrain_task.js';
+export { UnigramBaseline, unigramBaseline } from './stages/unigram_baseline.js';

@@ -79,12 +79,14 @@ export function runTrain(argv: string[]): number {
   try {
     if (!values.config) throw new ConfigError('CONFIG_MISSING', `--config is required: a .json config file or a preset (${Object.keys(PRESETS).join(', ')})`);
     const loaded = loadConfig(values.config);
+    // --arch first, on its own, so a clash names the config it clashes with.
+    const base = values.arch === undefined ? loaded.config
+      : pretrainConfig({ arch: parseArch(values.arch, '--arch') }, `--arch ${values.arch} with --config ${values.config}`, loaded.config);
     const overrides: Record<string, unknown> = Object.fromEntries((values.set ?? []).map(parseOverride));
-    if (values.arch !== undefined) overrides['arch'] = parseArch(values.arch, '--arch');
     if (values['max-iters'] !== undefined) overrides['max_iters'] = integerArg('max-iters', values['max-iters']);
     if (values.seed !== undefined) overrides['seed'] = integerArg('seed', values.seed);
     if (values['skip-nonfinite']) overrides['skip_nonfinite'] = true;
-    const config = pretrainConfig(overrides, '--arch/--set/--max-iters/--seed', loaded.config);
+    const config = pretrainConfig(overrides, '--set/--max-iters/--seed', base);
 
     let dataFile = values.data;
     if (!dataFile) {

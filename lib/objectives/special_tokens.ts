@@ -70,14 +70,14 @@ export interface T5TokenIds {
 
 export function t5TokenIds(tokenizer: Tokenizer): T5TokenIds {
   const id = (token: string) => requireId(tokenizer, token, 'T5 span corruption');
-  const sentinels: number[] = [];
-  for (let k = 0; ; k++) {
+  const pad = id(T5_TOKENS.pad), eos = id(T5_TOKENS.eos);
+  const sentinels = [id(sentinelToken(0))];
+  for (let k = 1; ; k++) {
     const s = tokenizer.tokenToId(sentinelToken(k));
     if (s === undefined) break;
     sentinels.push(s);
   }
-  if (sentinels.length === 0) id(sentinelToken(0)); // throws, naming the missing token
-  return { pad: id(T5_TOKENS.pad), eos: id(T5_TOKENS.eos), sentinels };
+  return { pad, eos, sentinels };
 }
 
 export interface GlmTokenIds extends GlmSpecialTokens {
