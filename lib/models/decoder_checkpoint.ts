@@ -26,7 +26,7 @@ export function decoderFromCheckpoint(ckpt: LoadedCheckpoint): DecoderLM {
   const configFile = path.join(ckpt.dir, CHECKPOINT_FILES.config);
   const arch = checkpointArch(ckpt.config, configFile);
   if (arch !== 'decoder')
-    throw new CheckpointError('CHECKPOINT_WRONG_ARCH', `${ckpt.dir}: this is a ${arch} checkpoint, and this needs a decoder (causal LM) checkpoint; load it with modelFromCheckpoint()`);
+    throw new CheckpointError('CHECKPOINT_WRONG_ARCH', `${ckpt.dir}: this is a ${arch} checkpoint, but a decoder (causal LM) one is needed here (lmkit sample, generate and chat run decoders); in code, modelFromCheckpoint() loads any family`);
   const { lmkit_arch: _arch, ...fields } = ckpt.config;
   let config: DecoderConfig;
   try {
