@@ -158,3 +158,19 @@ export { trainRewardModel, evaluateRewardModel, rewardLossOn } from './stages/re
 export type { RewardOptions, RewardResult, RewardEvent, RewardEvaluation } from './stages/reward.js';
 export { encodePreferences, collatePreferences } from './stages/reward_data.js';
 export type { EncodedPreference, PreferenceBatch } from './stages/reward_data.js';
+// Architectures: pre-training (lmkit train --arch) and checkpoints for every model family.
+export { ARCHS, archOf, parseArch, checkpointArch, MODEL_TYPES } from './models/arch.js';
+export type { Arch, LanguageModel, ModelOf } from './models/arch.js';
+export { modelFromCheckpoint, modelCheckpointConfig } from './models/model_checkpoint.js';
+export {
+  MLM_TOKENS, T5_TOKENS, GLM_TOKENS, sentinelToken, mlmSpecialTokens, t5SpecialTokens, glmAddedTokens, mlmTokenIds, t5TokenIds, glmTokenIds,
+} from './objectives/special_tokens.js';
+export type { MlmTokenIds, T5TokenIds, GlmTokenIds } from './objectives/special_tokens.js';
+export { noiseSpanCounts } from './objectives/span_corruption.js';
+export { accumulateLoss } from './stages/pretrain.js';
+export type { LossEstimate } from './stages/pretrain.js';
+export { resolvedModelKeys, resolvedObjectiveKeys, OBJECTIVE_KEYS } from './stages/pretrain_config.js';
+export type { ModelKeys, ObjectiveKeys } from './stages/pretrain_config.js';
+export { ARCH_ADAPTERS } from './stages/pretrain_task.js';
+export type { ArchAdapter, PretrainTask, ObjectiveBatch, TaskSetup } from './stages/pretrain_task.js';
+export { UnigramBaseline, unigramBaseline } from './stages/unigram_baseline.js';

@@ -40,11 +40,11 @@ export function progressRenderer(out: ProgressSink): ProgressRenderer {
   const onProgress = (e: PretrainEvent): void => {
     switch (e.type) {
       case 'start':
-        line(`${e.resumed ? `resuming at iteration ${e.iter}` : 'training'}: ${(e.parameters / 1e6).toFixed(2)}M parameters, vocab ${e.vocabSize}, ` +
+        line(`${e.resumed ? `resuming at iteration ${e.iter}` : 'training'} ${e.arch}: ${(e.parameters / 1e6).toFixed(2)}M parameters, vocab ${e.vocabSize}, ` +
           `${e.trainTokens} train / ${e.valTokens} val tokens, ${e.tokensPerIter} tokens per iteration, ${e.maxIters} iterations`);
         return;
       case 'eval':
-        line(`iter ${e.iter}: train loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss.toFixed(4)}`);
+        line(`iter ${e.iter}: train loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss.toFixed(4)}${e.unigramValLoss === undefined ? '' : ` (unigram baseline ${e.unigramValLoss.toFixed(4)})`}`);
         return;
       case 'checkpoint':
         line(`iter ${e.iter}: checkpoint written to ${e.dir}`);

@@ -1,10 +1,12 @@
-// `lmkit train`: pre-trains a DecoderLM on a text file from a JSON config or a
-// preset, with a progress bar, metrics.jsonl and resumable checkpoints.
+// `lmkit train`: pre-trains a model of any family (--arch) on a text file
+// from a JSON config or a preset, with a progress bar, metrics.jsonl and
+// resumable checkpoints.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ConfigError } from '../errors.js';
+import { ARCHS, parseArch } from '../models/arch.js';
 import { packageRoot } from '../package_info.js';
 import { pretrain } from '../stages/pretrain.js';
 import { parseOverride, pretrainConfig, type PretrainConfig } from '../stages/pretrain_config.js';
@@ -14,10 +16,13 @@ import { cliError, usageError } from './errors.js';
 
 export const TRAIN_HELP = `Usage: lmkit train --config <file.json|preset> [--data <file>] [options]
 
-Pre-trains a decoder language model on a UTF-8 text file (nanoGPT's train.py).
+Pre-trains a language model on a UTF-8 text file (nanoGPT's train.py), with
+its family's objective: decoder (causal LM), encoder (BERT masked LM),
+encoder-decoder (T5 span corruption), glm (GLM blank infilling).
 
 Options:
   --config <c>        a JSON config (training keys + model keys) or a preset: ${Object.keys(PRESETS).join(', ')}
+  --arch <a>          the model family, overriding the config's arch: ${ARCHS.join(', ')}
   --data <file>       the text to train on (default for the shakespeare presets: the shipped data/tinyshakespeare.txt)
   --out <dir>         run folder for checkpoint/ and metrics.jsonl (default: out-<config name>)
   --resume            continue the run in --out from its checkpoint
@@ -28,7 +33,9 @@ Options:
   -h, --help          this text
 
 Writes <out>/checkpoint/ (model.safetensors, config.json, tokenizer.json,
-optimizer.safetensors, trainer_state.json) and <out>/metrics.jsonl.`;
+optimizer.safetensors, trainer_state.json) and <out>/metrics.jsonl. Evals
+report the val loss next to the objective's unigram baseline (the loss of
+predicting the targets from their train-split frequencies alone).`;
 
 function loadConfig(spec: string): { config: PretrainConfig; name: string; preset: boolean } {
   const isFile = spec.endsWith('.json') || existsSync(spec);
@@ -55,7 +62,7 @@ export function runTrain(argv: string[]): number {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        config: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+        config: { type: 'string' }, arch: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
         'max-iters': { type: 'string' }, seed: { type: 'string' }, set: { type: 'string', multiple: true },
         'skip-nonfinite': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -72,11 +79,14 @@ export function runTrain(argv: string[]): number {
   try {
     if (!values.config) throw new ConfigError('CONFIG_MISSING', `--config is required: a .json config file or a preset (${Object.keys(PRESETS).join(', ')})`);
     const loaded = loadConfig(values.config);
+    // --arch first, on its own, so a clash names the config it clashes with.
+    const base = values.arch === undefined ? loaded.config
+      : pretrainConfig({ arch: parseArch(values.arch, '--arch') }, `--arch ${values.arch} with --config ${values.config}`, loaded.config);
     const overrides: Record<string, unknown> = Object.fromEntries((values.set ?? []).map(parseOverride));
     if (values['max-iters'] !== undefined) overrides['max_iters'] = integerArg('max-iters', values['max-iters']);
     if (values.seed !== undefined) overrides['seed'] = integerArg('seed', values.seed);
     if (values['skip-nonfinite']) overrides['skip_nonfinite'] = true;
-    const config = pretrainConfig(overrides, '--set/--max-iters/--seed', loaded.config);
+    const config = pretrainConfig(overrides, '--set/--max-iters/--seed', base);
 
     let dataFile = values.data;
     if (!dataFile) {
@@ -93,8 +103,9 @@ export function runTrain(argv: string[]): number {
     } finally {
       progress.end();
     }
-    const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
-    console.error(`done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    const baseline = result.unigramValLoss === null ? '' : ` (unigram baseline ${result.unigramValLoss.toFixed(4)})`;
+    const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}${baseline}`;
+    console.error(`done: ${result.arch}, ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
     return 0;
   } catch (err) {
     return cliError('train', err);

@@ -15,10 +15,14 @@ import { Tensor } from '../tensor/tensor.js';
 
 export type Split = 'train' | 'val';
 
-/** How to get the tokenizer: built from the corpus (`char`, `bpe`), or read from a file. */
+/**
+ * How to get the tokenizer: built from the corpus (`char`, `bpe`, with any
+ * special tokens an objective needs added: after the characters for char,
+ * first for bpe), or read from a file.
+ */
 export type TokenizerSpec =
-  | { kind: 'char' }
-  | { kind: 'bpe'; vocabSize: number }
+  | { kind: 'char'; specialTokens?: readonly string[] }
+  | { kind: 'bpe'; vocabSize: number; specialTokens?: readonly string[] }
   | { kind: 'file'; path: string }
   | { kind: 'given'; tokenizer: Tokenizer };
 
@@ -124,9 +128,9 @@ function readTextBytes(file: string): Buffer {
 function makeTokenizer(text: string, spec: TokenizerSpec): Tokenizer {
   switch (spec.kind) {
     case 'char':
-      return CharTokenizer.fromCorpus(text);
+      return CharTokenizer.fromCorpus(text, { specialTokens: spec.specialTokens ?? [] });
     case 'bpe':
-      return trainBpe(text, { vocabSize: spec.vocabSize });
+      return trainBpe(text, { vocabSize: spec.vocabSize, specialTokens: spec.specialTokens ?? [] });
     case 'file':
       return loadTokenizer(spec.path);
     case 'given':

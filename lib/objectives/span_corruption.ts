@@ -48,15 +48,25 @@ function randomSegmentation(numItems: number, numSegments: number, rng: Random):
   return lengths;
 }
 
+/**
+ * How many tokens a sequence of `length` (≥ 2) loses to noise and in how many
+ * spans: fixed by the length, so a fixed-length window always needs the same
+ * number of sentinels.
+ */
+export function noiseSpanCounts(length: number, noiseDensity = 0.15, meanSpanLength = 3): { numNoise: number; numSpans: number } {
+  checkRates(noiseDensity, meanSpanLength);
+  const numNoise = Math.min(Math.max(Math.round(length * noiseDensity), 1), length - 1);
+  // Every span needs a non-noise segment before it, so spans ≤ non-noise tokens.
+  const numSpans = Math.min(Math.max(Math.round(numNoise / meanSpanLength), 1), length - numNoise);
+  return { numNoise, numSpans };
+}
+
 /** T5's random_spans_noise_mask: true marks a noise token. length ≥ 2 (a 1-token sequence cannot keep and drop). */
 export function randomSpansNoiseMask(length: number, rng: Random, noiseDensity = 0.15, meanSpanLength = 3): boolean[] {
   if (!Number.isSafeInteger(length) || length < 2)
     throw new DataError('DATA_TOO_SHORT', `span corruption: a sequence of ${length} tokens is too short; at least 2 are needed (one kept, one dropped)`);
-  checkRates(noiseDensity, meanSpanLength);
-  const numNoise = Math.min(Math.max(Math.round(length * noiseDensity), 1), length - 1);
+  const { numNoise, numSpans } = noiseSpanCounts(length, noiseDensity, meanSpanLength);
   const numNonNoise = length - numNoise;
-  // Every span needs a non-noise segment before it, so spans ≤ non-noise tokens.
-  const numSpans = Math.min(Math.max(Math.round(numNoise / meanSpanLength), 1), numNonNoise);
   const noise = randomSegmentation(numNoise, numSpans, rng);
   const kept = randomSegmentation(numNonNoise, numSpans, rng);
   const mask: boolean[] = [];

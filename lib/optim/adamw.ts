@@ -11,12 +11,12 @@ export interface AdamWConfig {
   beta2: number;
   eps: number;
   weightDecay: number;
-  /** Which parameters get weight decay (default: 2-D weights that are not embeddings). */
+  /** Which parameters get weight decay (default: 2-D weights that are not embedding tables, by every family's names). */
   decays: (name: string, p: Tensor) => boolean;
 }
 
 export const defaultDecays = (name: string, p: Tensor): boolean =>
-  p.ndim >= 2 && !/(^|\.)(wte|wpe|embed_tokens|embeddings?)(\.|$)/.test(name);
+  p.ndim >= 2 && !/(^|\.)(wte|wpe|block_wpe|embed_tokens|embed_positions|shared|embeddings?)(\.|$)/.test(name);
 
 export interface AdamWState {
   step: number;

@@ -1,17 +1,20 @@
-// Pre-training a DecoderLM on a text file, as nanoGPT's train.py: AdamW,
-// warmup + cosine learning rate, gradient clipping and accumulation, periodic
-// train/val loss estimates, metrics JSONL and atomic checkpoints from which a
-// killed run resumes to bitwise the same weights. Library code never prints:
-// progress goes to the onProgress callback, which the CLI renders.
+// Pre-training on a text file, as nanoGPT's train.py: AdamW, warmup + cosine
+// learning rate, gradient clipping and accumulation, periodic train/val loss
+// estimates (with the objective's unigram baseline), metrics JSONL and atomic
+// checkpoints from which a killed run resumes to bitwise the same weights.
+// One loop for every family: config.arch picks the adapter (pretrain_task.ts)
+// that turns windows of text into the family's objective and loss. Library
+// code never prints: progress goes to the onProgress callback, which the CLI
+// renders.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { CheckpointError, ConfigError, DataError, TrainingError } from '../errors.js';
 import { TextCorpus, type Batch, type TokenizerSpec } from '../data/text_corpus.js';
 import { CHECKPOINT_FILES, readCheckpoint, recoverCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
-import { DecoderLM } from '../models/decoder.js';
-import { decoderCheckpointConfig } from '../models/decoder_checkpoint.js';
-import { decoderConfig } from '../models/decoder_config.js';
+import type { Arch, LanguageModel } from '../models/arch.js';
+import type { DecoderLM } from '../models/decoder.js';
+import { modelCheckpointConfig } from '../models/model_checkpoint.js';
 import { exportWeights, importWeights } from '../models/weights.js';
 import { AdamW } from '../optim/adamw.js';
 import { learningRate } from '../optim/schedule.js';
@@ -20,15 +23,18 @@ import { backward, noGrad } from '../tensor/autograd.js';
 import { Random } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { checkResumable, flattenConfig, type PretrainConfig } from './pretrain_config.js';
+import { checkResumable, flattenConfig, resolvedModelKeys, resolvedObjectiveKeys, type PretrainConfig } from './pretrain_config.js';
+import { ARCH_ADAPTERS, checkNoSpecialTokens, type ObjectiveBatch, type PretrainTask } from './pretrain_task.js';
 import { parseTrainerState, type TrainerState } from './trainer_state.js';
 import { openMetrics } from './training_loop.js';
+import { unigramBaseline, type UnigramBaseline } from './unigram_baseline.js';
 
 export type PretrainEvent =
-  | { type: 'start'; iter: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; tokensPerIter: number; resumed: boolean }
+  | { type: 'start'; arch: Arch; iter: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; tokensPerIter: number; resumed: boolean }
   /** After every optimizer step; `logged` marks the ones written to metrics.jsonl. */
   | { type: 'step'; iter: number; maxIters: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; elapsedSec: number; etaSec: number; logged: boolean }
-  | { type: 'eval'; iter: number; trainLoss: number; valLoss: number; bestValLoss: number }
+  /** unigramValLoss: the objective's unigram baseline on the same val targets (unigram_baseline.ts). */
+  | { type: 'eval'; iter: number; trainLoss: number; valLoss: number; bestValLoss: number; unigramValLoss?: number }
   | { type: 'checkpoint'; iter: number; dir: string }
   | { type: 'skip'; iter: number; loss: number; gradNorm: number };
 
@@ -44,13 +50,17 @@ export interface PretrainOptions {
 }
 
 export interface PretrainResult {
-  model: DecoderLM;
+  arch: Arch;
+  /** The family config.arch names (modelFromCheckpoint loads it back). */
+  model: LanguageModel;
   tokenizer: Tokenizer;
   /** Optimizer steps done (= config.max_iters unless stopped). */
   iter: number;
   /** Last estimate, when evaluation ran. */
   trainLoss: number | null;
   valLoss: number | null;
+  /** The objective's unigram baseline on the val targets, when evaluation ran. */
+  unigramValLoss: number | null;
   bestValLoss: number;
   checkpointDir: string | null;
 }
@@ -61,33 +71,54 @@ export interface PretrainResult {
  * loss (nanoGPT's `loss / gradient_accumulation_steps`). Returns that mean.
  */
 export function accumulateGradients(model: DecoderLM, nextBatch: () => Batch, steps: number): number {
+  return accumulateLoss(() => {
+    const { x, y } = nextBatch();
+    return model.loss(x, y);
+  }, steps);
+}
+
+/** accumulateGradients for any objective: `nextLoss` builds the next micro-batch's loss. */
+export function accumulateLoss(nextLoss: () => Tensor, steps: number): number {
   const scale = new Float32Array([1 / steps]);
   let total = 0;
   for (let s = 0; s < steps; s++) {
-    const { x, y } = nextBatch();
-    const loss = model.loss(x, y);
+    const loss = nextLoss();
     total += loss.item();
     backward(loss, scale);
   }
   return total / steps;
 }
 
-/** Mean loss over eval_iters batches per split, without gradients or dropout. */
-export function estimateLoss(model: DecoderLM, corpus: TextCorpus, c: PretrainConfig): { train: number; val: number } {
-  // The same eval batches every time, so successive estimates compare like with like.
+export interface LossEstimate {
+  train: number;
+  val: number;
+  /** The unigram baseline on exactly the val targets `val` averages over (null without a baseline). */
+  unigramVal: number | null;
+}
+
+/**
+ * Mean objective loss over eval_iters batches per split, without gradients
+ * or dropout; with `baseline`, also its cross-entropy on the same val batches.
+ */
+export function estimateLoss(task: PretrainTask, corpus: TextCorpus, c: PretrainConfig, baseline?: UnigramBaseline): LossEstimate {
+  // The same eval batches (and masks) every time, so successive estimates compare like with like.
   const rng = new Random(c.seed + 3);
+  const model = task.model;
   model.eval();
   try {
     return noGrad(() => {
-      const mean = (split: 'train' | 'val'): number => {
+      const mean = (split: 'train' | 'val', score: (b: ObjectiveBatch) => number): number => {
         let sum = 0;
-        for (let k = 0; k < c.eval_iters; k++) {
-          const { x, y } = corpus.getBatch(split, c.batch_size, c.block_size, rng);
-          sum += model.loss(x, y).item();
-        }
+        for (let k = 0; k < c.eval_iters; k++) sum += score(task.makeBatch(corpus.getBatch(split, c.batch_size, c.block_size, rng), rng));
         return sum / c.eval_iters;
       };
-      return { train: mean('train'), val: mean('val') };
+      let unigramSum = 0;
+      const train = mean('train', (b) => b.loss().item());
+      const val = mean('val', (b) => {
+        if (baseline) unigramSum += baseline.crossEntropy(b.targets);
+        return b.loss().item();
+      });
+      return { train, val, unigramVal: baseline ? unigramSum / c.eval_iters : null };
     });
   } finally {
     model.train();
@@ -114,17 +145,24 @@ export function pretrain(o: PretrainOptions): PretrainResult {
     throw new ConfigError('CONFIG_OUT_EXISTS', `${ckptDir} already holds a checkpoint; pass --resume to continue that run, or choose another --out`);
   }
 
-  // --- data
-  const tokenizer: TokenizerSpec = resumed ? { kind: 'given', tokenizer: resumed.ckpt.tokenizer } : tokenizerSpec(c);
+  // --- data: the arch's special tokens join the tokenizer; the objective draws from the sampler too
+  const adapter = ARCH_ADAPTERS[c.arch];
+  const objective = resolvedObjectiveKeys(c);
+  const specialTokens = adapter.specialTokens(c.block_size, objective);
+  const tokenizer: TokenizerSpec = resumed ? { kind: 'given', tokenizer: resumed.ckpt.tokenizer } : tokenizerSpec(c, specialTokens);
   const corpus = TextCorpus.fromFile(o.dataFile, { tokenizer, valFraction: c.val_fraction });
   if (resumed && corpus.sha256 !== resumed.state.data_sha256)
     throw new DataError('DATA_CHANGED', `${o.dataFile}: this is not the text the checkpoint was trained on (sha256 ${corpus.sha256.slice(0, 12)}…, the checkpoint's ${resumed.state.data_sha256.slice(0, 12)}…); resume with the original data file`);
   corpus.checkBlockSize(c.block_size);
+  checkNoSpecialTokens(corpus, specialTokens, c.arch);
   const sampler = new Random(c.seed + 2);
 
-  // --- model
-  const model = new DecoderLM(decoderConfig({ ...c.model, vocab_size: corpus.tokenizer.vocabSize, n_positions: c.block_size }), c.seed);
+  // --- model and objective
+  const task = adapter.createTask({ tokenizer: corpus.tokenizer, blockSize: c.block_size, model: resolvedModelKeys(c), objective, seed: c.seed });
+  const model = task.model;
   model.train();
+  // Its own RNG stream (seed + 4): counting the baseline must not move the sampler.
+  const baseline = c.eval_iters > 0 ? unigramBaseline(task, corpus, c.block_size, c.seed + 4) : null;
 
   // --- optimizer
   const optimizer = new AdamW(model.namedParameters(), {
@@ -160,7 +198,7 @@ export function pretrain(o: PretrainOptions): PretrainResult {
       data_sha256: corpus.sha256, data_file: path.resolve(o.dataFile), config: flattenConfig(c),
     };
     saveCheckpoint(ckptDir, {
-      weights: exportWeights(model), config: decoderCheckpointConfig(model.config), tokenizer: corpus.tokenizer.toJSON(),
+      weights: exportWeights(model), config: modelCheckpointConfig(model), tokenizer: corpus.tokenizer.toJSON(),
       optimizer: optimizer.state(), trainerState: state as unknown as Record<string, unknown>,
     }, lmkitVersion());
     emit({ type: 'checkpoint', iter, dir: ckptDir });
@@ -169,19 +207,19 @@ export function pretrain(o: PretrainOptions): PretrainResult {
   // --- eval
   const started = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - started) / 1000;
-  let trainLoss: number | null = null, valLoss: number | null = null;
+  let trainLoss: number | null = null, valLoss: number | null = null, unigramValLoss: number | null = null;
   const evaluate = (): void => {
-    if (c.eval_iters === 0) return;
-    const losses = estimateLoss(model, corpus, c);
-    ({ train: trainLoss, val: valLoss } = losses);
+    if (c.eval_iters === 0 || !baseline) return;
+    const losses = estimateLoss(task, corpus, c, baseline);
+    ({ train: trainLoss, val: valLoss, unigramVal: unigramValLoss } = losses);
     bestValLoss = Math.min(bestValLoss, losses.val);
-    metrics?.write({ event: 'eval', iter, train_loss: losses.train, val_loss: losses.val, best_val_loss: bestValLoss, elapsed_s: elapsed() });
-    emit({ type: 'eval', iter, trainLoss: losses.train, valLoss: losses.val, bestValLoss });
+    metrics?.write({ event: 'eval', iter, train_loss: losses.train, val_loss: losses.val, unigram_val_loss: unigramValLoss, best_val_loss: bestValLoss, elapsed_s: elapsed() });
+    emit({ type: 'eval', iter, trainLoss: losses.train, valLoss: losses.val, bestValLoss, ...(unigramValLoss === null ? {} : { unigramValLoss }) });
   };
 
   // --- loop
   const tokensPerIter = c.batch_size * c.block_size * c.gradient_accumulation_steps;
-  emit({ type: 'start', iter, maxIters: c.max_iters, parameters: model.numParameters(), vocabSize: corpus.tokenizer.vocabSize, trainTokens: corpus.train.length, valTokens: corpus.val.length, tokensPerIter, resumed: resumed !== null });
+  emit({ type: 'start', arch: c.arch, iter, maxIters: c.max_iters, parameters: model.numParameters(), vocabSize: corpus.tokenizer.vocabSize, trainTokens: corpus.train.length, valTokens: corpus.val.length, tokensPerIter, resumed: resumed !== null });
   if (!resumed && c.eval_interval > 0) evaluate(); // nanoGPT evaluates at iteration 0
   const schedule = { lr: c.learning_rate, warmupSteps: c.warmup_iters, decaySteps: c.lr_decay_iters, minLr: c.min_lr };
   let iterSec = 0, logWindowStart = performance.now(), logWindowIters = 0;
@@ -189,7 +227,7 @@ export function pretrain(o: PretrainOptions): PretrainResult {
     while (iter < c.max_iters) {
       const t0 = performance.now();
       const lr = c.decay_lr ? learningRate(iter, schedule) : c.learning_rate;
-      const loss = accumulateGradients(model, () => corpus.getBatch('train', c.batch_size, c.block_size, sampler), c.gradient_accumulation_steps);
+      const loss = accumulateLoss(() => task.makeBatch(corpus.getBatch('train', c.batch_size, c.block_size, sampler), sampler).loss(), c.gradient_accumulation_steps);
       const gradNorm = optimizer.clipGradNorm(c.grad_clip > 0 ? c.grad_clip : Infinity);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         optimizer.zeroGrad();
@@ -225,11 +263,12 @@ export function pretrain(o: PretrainOptions): PretrainResult {
   } finally {
     metrics?.close();
   }
-  return { model, tokenizer: corpus.tokenizer, iter, trainLoss, valLoss, bestValLoss, checkpointDir: ckptDir };
+  return { arch: c.arch, model, tokenizer: corpus.tokenizer, iter, trainLoss, valLoss, unigramValLoss, bestValLoss, checkpointDir: ckptDir };
 }
 
-function tokenizerSpec(c: PretrainConfig): TokenizerSpec {
-  if (c.tokenizer === 'char') return { kind: 'char' };
-  if (c.tokenizer === 'bpe') return { kind: 'bpe', vocabSize: c.bpe_vocab_size };
+/** char and bpe tokenizers are built with the arch's special tokens; a tokenizer file must already hold them. */
+function tokenizerSpec(c: PretrainConfig, specialTokens: readonly string[]): TokenizerSpec {
+  if (c.tokenizer === 'char') return { kind: 'char', specialTokens };
+  if (c.tokenizer === 'bpe') return { kind: 'bpe', vocabSize: c.bpe_vocab_size, specialTokens };
   return { kind: 'file', path: c.tokenizer };
 }

@@ -139,3 +139,37 @@ t.test('--help prints the options; the shakespeare presets default --data to the
   const state = JSON.parse(readFileSync(path.join(dir, 'run', 'checkpoint', 'trainer_state.json'), 'utf8')) as { data_file: string };
   t.equal(state.data_file, path.join(repoRoot, 'data', 'tinyshakespeare.txt'), 'trained on the shipped data/tinyshakespeare.txt');
 });
+
+t.test('--arch overrides the config\'s arch; evals and the final line show the unigram baseline', async (t) => {
+  const dir = t.testdir();
+  const write = process.stderr.write;
+  let progress = '';
+  process.stderr.write = ((s: string) => ((progress += s), true)) as typeof process.stderr.write;
+  let r;
+  try {
+    r = captureStderr(() => runTrain(['--config', 'tiny-encoder', '--arch', 'glm', '--out', path.join(dir, 'run'), '--max-iters', '3', '--set', 'eval_iters=1']));
+  } finally {
+    process.stderr.write = write;
+  }
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /^done: glm, 3 iterations in \S+, val loss \d+\.\d{4} \(unigram baseline \d+\.\d{4}\); checkpoint: /);
+  t.match(progress, /^training glm: /m);
+  t.match(progress, /^iter 3: train loss \d+\.\d{4}, val loss \d+\.\d{4} \(unigram baseline \d+\.\d{4}\)$/m);
+  const config = JSON.parse(readFileSync(path.join(dir, 'run', 'checkpoint', 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.match(config, { lmkit_arch: 'glm', model_type: 'glm' }, 'the flag beat the preset\'s arch');
+});
+
+t.test('bad --arch values and keys of another arch are one-line errors', async (t) => {
+  const cases: [string[], number, RegExp][] = [
+    [['--config', 'tiny', '--arch', 'bert'], 1, /--arch: unknown architecture "bert" \(architectures: decoder, encoder, encoder-decoder, glm\)/],
+    [['--config', 'tiny', '--arch'], 2, /--arch.*argument/],
+    [['--config', 'shakespeare-char', '--arch', 'encoder'], 1, /--arch encoder with --config shakespeare-char: bias is a decoder-only model key, but arch is encoder.*shakespeare-char-encoder/],
+    [['--config', 'tiny', '--set', 'mask_ratio=0.2'], 1, /mask_ratio belongs to arch glm, but arch is decoder; remove it or set arch glm/],
+  ];
+  for (const [argv, code, message] of cases) {
+    const r = captureStderr(() => runTrain(argv));
+    t.equal(r.code, code, `${argv.join(' ')} → exit ${code}`);
+    t.match(r.stderr, message, `${argv.join(' ')}: ${r.stderr.trim().slice(0, 160)}`);
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});

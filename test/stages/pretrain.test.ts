@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TextCorpus } from '../../lib/data/text_corpus.js';
 import { readCheckpoint } from '../../lib/io/checkpoint.js';
+import type { LanguageModel } from '../../lib/models/arch.js';
 import { DecoderLM } from '../../lib/models/decoder.js';
 import { decoderFromCheckpoint } from '../../lib/models/decoder_checkpoint.js';
 import { accumulateGradients, pretrain, type PretrainEvent } from '../../lib/stages/pretrain.js';
@@ -33,7 +34,7 @@ t.test('a tiny run on tinyshakespeare: val loss falls from ln(vocab) well below 
 t.test('same seed, same run: weights are bitwise equal; another seed differs', async (t) => {
   const run = (seed: number) => pretrain({ config: tiny({ max_iters: 20, eval_interval: 0, seed, dropout: 0.1 }), dataFile: shakespeare });
   const a = run(1), b = run(1), c = run(2);
-  const w = (m: DecoderLM) => m.namedParameters().map(([, p]) => Buffer.from(p.f32().buffer).toString('base64')).join();
+  const w = (m: LanguageModel) => m.namedParameters().map(([, p]) => Buffer.from(p.f32().buffer).toString('base64')).join();
   t.equal(w(a.model), w(b.model));
   t.not(w(a.model), w(c.model));
 });

@@ -44,3 +44,54 @@ t.test('resume accepts a longer run but not another model or data shape', async 
   t.throws(() => checkResumable(saved, pretrainConfig({ n_layer: 3 }, 'x', presetConfig('tiny')), 'resume'), { code: 'CONFIG_RESUME_MISMATCH', message: /n_layer = 2 .* 3/ });
   t.throws(() => checkResumable(saved, pretrainConfig({ block_size: 32 }, 'x', presetConfig('tiny')), 'resume'), { message: /block_size/ });
 });
+
+t.test('arch: decoder by default; an unknown arch names the four', async (t) => {
+  t.equal(pretrainConfig({}).arch, 'decoder');
+  t.equal(flattenConfig(pretrainConfig({ arch: 'glm' }))['arch'], 'glm');
+  t.throws(() => pretrainConfig({ arch: 'bert' }, 'run.json'), { name: 'ConfigError', code: 'CONFIG_UNKNOWN_ARCH', message: /run\.json: arch: unknown architecture "bert" \(architectures: decoder, encoder, encoder-decoder, glm\)/ });
+  t.throws(() => pretrainConfig({ arch: 3 }), { code: 'CONFIG_UNKNOWN_ARCH' });
+});
+
+t.test('objective keys belong to one arch, default to the paper\'s rates and are range-checked', async (t) => {
+  t.match(flattenConfig(pretrainConfig({ arch: 'encoder' })), { mlm_probability: 0.15 });
+  t.match(flattenConfig(pretrainConfig({ arch: 'encoder-decoder', noise_density: 0.3 })), { noise_density: 0.3, mean_noise_span_length: 3 });
+  const glm = flattenConfig(pretrainConfig({ arch: 'glm' }));
+  t.match(glm, { mask_ratio: 0.15, poisson_lambda: 3 });
+  t.notOk('mlm_probability' in glm || 'noise_density' in glm, 'no other arch\'s keys');
+  t.notOk('mask_ratio' in flattenConfig(pretrainConfig({})), 'a decoder config has no objective keys');
+  t.throws(() => pretrainConfig({ arch: 'encoder', noise_density: 0.2 }), { code: 'CONFIG_WRONG_ARCH', message: /noise_density belongs to arch encoder-decoder, but arch is encoder/ });
+  t.throws(() => pretrainConfig({ mask_ratio: 0.2 }), { code: 'CONFIG_WRONG_ARCH', message: /mask_ratio belongs to arch glm, but arch is decoder/ });
+  t.throws(() => pretrainConfig({ arch: 'glm', mask_ratio: 0.7 }), { code: 'CONFIG_INVALID', message: /mask_ratio must be a number in \(0, 0\.5\], got 0\.7/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder', mlm_probability: '15%' }), { message: /mlm_probability must be a number in \(0, 1\]/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder-decoder', mean_noise_span_length: 0.5 }), { message: /mean_noise_span_length must be a number ≥ 1/ });
+});
+
+t.test('decoder-only model keys are refused for the other archs, also when a preset set them', async (t) => {
+  t.throws(() => pretrainConfig({ arch: 'glm', rope_theta: 500000 }), { code: 'CONFIG_WRONG_ARCH', message: /rope_theta is a decoder-only model key, but arch is glm/ });
+  // shakespeare-char sets bias: false; switching it to another arch (what --arch does) names the key and the preset to use.
+  t.throws(() => pretrainConfig({ arch: 'encoder' }, '--arch', presetConfig('shakespeare-char')), { code: 'CONFIG_WRONG_ARCH', message: /--arch: bias is a decoder-only model key.*shakespeare-char-encoder/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder', activation_function: 'swiglu' }), { message: /activation_function must be one of gelu, gelu_new for arch encoder/ });
+  t.throws(() => pretrainConfig({ arch: 'glm', n_embd: 30, n_head: 4 }), { message: /n_embd 30 must be divisible by n_head 4/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder-decoder', dropout: 1 }), { message: /dropout must be in \[0, 1\)/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder-decoder', block_size: 1 }), { message: /span corruption needs block_size ≥ 2/ });
+  // A preset of another family switches cleanly: it sets no family-specific keys.
+  t.equal(pretrainConfig({ arch: 'glm' }, '--arch', presetConfig('tiny-encoder')).arch, 'glm');
+});
+
+t.test('the shakespeare presets of every family share shakespeare-char\'s model and batch', async (t) => {
+  for (const arch of ['encoder', 'encoder-decoder', 'glm']) {
+    const c = flattenConfig(presetConfig(`shakespeare-char-${arch}`));
+    t.match(c, { arch, tokenizer: 'char', n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, batch_size: 12, dropout: 0, learning_rate: 1e-3 }, arch);
+    t.notOk('bias' in c, `${arch}: no decoder-only keys`);
+    t.equal(presetConfig(`tiny-${arch}`).arch, arch);
+  }
+});
+
+t.test('resume: the arch is an identity key; checkpoints from before it count as decoder runs', async (t) => {
+  const saved = flattenConfig(presetConfig('tiny'));
+  delete saved['arch'];
+  t.doesNotThrow(() => checkResumable(saved, presetConfig('tiny'), 'resume'));
+  const glm = flattenConfig(presetConfig('tiny-glm'));
+  t.throws(() => checkResumable(glm, pretrainConfig({ arch: 'encoder' }, 'x', presetConfig('tiny-glm')), 'resume'), { code: 'CONFIG_RESUME_MISMATCH', message: /arch = "glm" but the config now says "encoder"/ });
+  t.throws(() => checkResumable(glm, pretrainConfig({ mask_ratio: 0.3 }, 'x', presetConfig('tiny-glm')), 'resume'), { message: /mask_ratio = 0\.15 .* 0\.3/ });
+});
