@@ -158,3 +158,13 @@ export { trainRewardModel, evaluateRewardModel, rewardLossOn } from './stages/re
 export type { RewardOptions, RewardResult, RewardEvent, RewardEvaluation } from './stages/reward.js';
 export { encodePreferences, collatePreferences } from './stages/reward_data.js';
 export type { EncodedPreference, PreferenceBatch } from './stages/reward_data.js';
+
+// --- stage CLIs (issue #6, stagecli): GLM cloze fine-tuning, cloze JSONL, GLM checkpoints, PPO run folder.
+// Renamed here to avoid clashes: the stage's { text, label } record is ClozeTextExample (ClozeExample is objectives' token-id form), its result ClozeFineTuneResult (ClozeResult is generate's).
+export { clozeFineTune, clozeAccuracy, clozeEvaluationOn, clozeLabelLogProbs, encodeVerbalizers, encodeClozeExamples } from './stages/cloze.js';
+export type { ClozeOptions, ClozeResult as ClozeFineTuneResult, ClozeEvent, ClozeEvaluation, ClozeLabels } from './stages/cloze.js';
+export { clozeConfig, DEFAULT_CLOZE } from './stages/stage_config.js';
+export type { ClozeConfig } from './stages/stage_config.js';
+export { readClozeJsonl, loadClozeJsonl, writeClozeJsonl, parseClozeExample, countMasks, CLOZE_MASK } from './data/cloze_jsonl.js';
+export type { ClozeExample as ClozeTextExample } from './data/cloze_jsonl.js';
+export { glmCheckpointConfig, glmFromCheckpoint, GLM_MODEL_TYPE } from './models/glm_checkpoint.js';
