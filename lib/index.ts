@@ -168,3 +168,5 @@ export type { ClozeConfig } from './stages/stage_config.js';
 export { readClozeJsonl, loadClozeJsonl, writeClozeJsonl, parseClozeExample, countMasks, CLOZE_MASK } from './data/cloze_jsonl.js';
 export type { ClozeExample as ClozeTextExample } from './data/cloze_jsonl.js';
 export { glmCheckpointConfig, glmFromCheckpoint, GLM_MODEL_TYPE } from './models/glm_checkpoint.js';
+export { PromptOrder, writePpoCheckpoint, parsePpoRunState, readValueCheckpoint, valueModelConfig, weightsSha256, ppoStatsFromMetrics, VALUE_CHECKPOINT, VALUE_MODEL_TYPE } from './stages/ppo_checkpoint.js';
+export type { PpoRunState, PpoCheckpointParts } from './stages/ppo_checkpoint.js';
