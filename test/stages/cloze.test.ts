@@ -2,7 +2,7 @@
 // cloze task and classifies held-out sentences perfectly; clozeAccuracy
 // agrees with one-at-a-time glmClozeClassifyText; a resumed run ends bitwise
 // where an uninterrupted one does; bad labels, patterns and verbalizers are
-// clear errors.
+// clear errors. The task: test/helpers/cloze_task.ts.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,37 +12,15 @@ import { GLM } from '../../lib/models/glm.js';
 import { glmFromCheckpoint } from '../../lib/models/glm_checkpoint.js';
 import { clozeAccuracy, clozeFineTune, type ClozeEvent, type ClozeExample } from '../../lib/stages/cloze.js';
 import { clozeConfig } from '../../lib/stages/stage_config.js';
-import { Random } from '../../lib/tensor/random.js';
 import { CharTokenizer } from '../../lib/tokenizer/char.js';
+import { clozeSentences } from '../helpers/cloze_task.js';
 import { expectBitwise } from '../helpers/compare.js';
 
 const GLM_SPECIALS = ['[MASK]', '[gMASK]', '[S]', '[E]'];
 const tok = CharTokenizer.fromCorpus('abcdefghijklmnopqrstuvwxyz .', { specialTokens: GLM_SPECIALS });
-// Separable by construction: the "good" words use letters a-h, the "bad" ones
-// r-y, the fillers neither; a sentence is two fillers and one labelled word
-// in a random slot. Held-out sentences are new arrangements of the same words.
-const LEXICON = { good: ['bead', 'cafe', 'hedge'], bad: ['rust', 'vow', 'tryst'] } as const;
-const FILLERS = ['in', 'no', 'ion', 'mil', 'kin', 'lo', 'on', 'oil', 'mink', 'lion', 'nil', 'kilo'];
 const verbalizers = { good: 'good', bad: 'bad' };
 
-function sentences(seed: number, counts: number[]): ClozeExample[][] {
-  const rng = new Random(seed), seen = new Set<string>();
-  return counts.map((n) => {
-    const out: ClozeExample[] = [];
-    while (out.length < n) {
-      const label = rng.int(2) === 0 ? 'good' : 'bad';
-      const words = [FILLERS[rng.int(FILLERS.length)]!, FILLERS[rng.int(FILLERS.length)]!];
-      words.splice(rng.int(3), 0, LEXICON[label][rng.int(3)]!);
-      const text = `${words.join(' ')} was [MASK]`;
-      if (seen.has(text)) continue; // train and held-out sets share no sentence
-      seen.add(text);
-      out.push({ text, label });
-    }
-    return out;
-  });
-}
-
-const [train, heldOut] = sentences(11, [120, 40]) as [ClozeExample[], ClozeExample[]];
+const [train, heldOut] = clozeSentences(11, [120, 40]) as [ClozeExample[], ClozeExample[]];
 const newModel = (seed = 3, over: Record<string, unknown> = {}) =>
   new GLM({ vocab_size: tok.vocabSize, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, ...over }, seed);
 const config = (over: Record<string, unknown> = {}) =>
