@@ -174,3 +174,15 @@ export type { ModelKeys, ObjectiveKeys } from './stages/pretrain_config.js';
 export { ARCH_ADAPTERS } from './stages/pretrain_task.js';
 export type { ArchAdapter, PretrainTask, ObjectiveBatch, TaskSetup } from './stages/pretrain_task.js';
 export { UnigramBaseline, unigramBaseline } from './stages/unigram_baseline.js';
+
+// --- stage CLIs (issue #6, stagecli): GLM cloze fine-tuning, cloze JSONL, GLM checkpoints, PPO run folder.
+// Renamed here to avoid clashes: the stage's { text, label } record is ClozeTextExample (ClozeExample is objectives' token-id form), its result ClozeFineTuneResult (ClozeResult is generate's).
+export { clozeFineTune, clozeAccuracy, clozeEvaluationOn, clozeLabelLogProbs, encodeVerbalizers, encodeClozeExamples } from './stages/cloze.js';
+export type { ClozeOptions, ClozeResult as ClozeFineTuneResult, ClozeEvent, ClozeEvaluation, ClozeLabels } from './stages/cloze.js';
+export { clozeConfig, DEFAULT_CLOZE } from './stages/stage_config.js';
+export type { ClozeConfig } from './stages/stage_config.js';
+export { readClozeJsonl, loadClozeJsonl, writeClozeJsonl, parseClozeExample, countMasks, CLOZE_MASK } from './data/cloze_jsonl.js';
+export type { ClozeExample as ClozeTextExample } from './data/cloze_jsonl.js';
+export { glmCheckpointConfig, glmFromCheckpoint, GLM_MODEL_TYPE } from './models/glm_checkpoint.js';
+export { PromptOrder, writePpoCheckpoint, parsePpoRunState, readValueCheckpoint, valueModelConfig, weightsSha256, ppoStatsFromMetrics, VALUE_CHECKPOINT, VALUE_MODEL_TYPE } from './stages/ppo_checkpoint.js';
+export type { PpoRunState, PpoCheckpointParts } from './stages/ppo_checkpoint.js';

@@ -7,8 +7,12 @@ import path from 'node:path';
 
 import { backendInfo } from '../runtime.js';
 import { runChat } from './chat.js';
+import { runCloze } from './cloze.js';
 import { runGenerate } from './generate.js';
+import { runPpo } from './ppo.js';
+import { runRm } from './rm.js';
 import { runSample } from './sample.js';
+import { runSft } from './sft.js';
 import { runTrain } from './train.js';
 
 const packageJson = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
@@ -23,6 +27,10 @@ Commands:
   generate    continue prompts: batches, sampling, beam search, stop strings, --stream, --json
               (lmkit generate --ckpt out-shakespeare-char --prompt "ROMEO:" --beams 4 --num-return 2)
   chat        talk with a checkpoint, history kept (lmkit chat --ckpt <dir> --system "...")
+  sft         instruction fine-tuning (lmkit sft --ckpt <pretrained> --data inst.jsonl --out out-sft)
+  rm          reward model from ranked responses (lmkit rm --ckpt out-sft --data prefs.jsonl --out out-rm)
+  ppo         RLHF with PPO (lmkit ppo --policy out-sft --rm out-rm --prompts prompts.jsonl --out out-ppo)
+  cloze       GLM cloze fine-tuning (lmkit cloze --ckpt <glm> --data cloze.jsonl --labels good,bad --out out-cloze)
   info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
   demo        the whole fine-tuning pipeline on the shipped corpus (not built yet)
   help        this text
@@ -45,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'sample') return runSample(argv.slice(1));
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));
+  if (argv[0] === 'sft') return runSft(argv.slice(1));
+  if (argv[0] === 'rm') return runRm(argv.slice(1));
+  if (argv[0] === 'ppo') return runPpo(argv.slice(1));
+  if (argv[0] === 'cloze') return runCloze(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },

@@ -49,6 +49,12 @@ export interface CheckpointContents {
   /** Present in training checkpoints, absent in exported models. */
   optimizer?: OptimizerMoments;
   trainerState?: Record<string, unknown>;
+  /**
+   * Further checkpoints saved in subfolders <dir>/<name>, swapped in with
+   * this one as a whole (PPO: the value model beside the policy), so the
+   * set is never half old, half new. Readers of <dir> ignore them.
+   */
+  attachments?: Record<string, CheckpointContents>;
 }
 
 export interface LoadedCheckpoint {
@@ -91,20 +97,8 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents, lmkitV
   mkdirSync(parent, { recursive: true });
   recoverCheckpoint(dir);
   const tmp = path.join(parent, `${tmpPrefix(dir)}${process.pid}`);
-  mkdirSync(tmp);
   try {
-    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.weights), serializeSafetensors(contents.weights, { format: 'pt', lmkit_version: lmkitVersion }));
-    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.config), [json({ ...contents.config, lmkit_version: lmkitVersion })]);
-    writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), [json(contents.tokenizer)]);
-    if (contents.optimizer) {
-      const { step, m, v } = contents.optimizer;
-      const tensors: Record<string, TensorToWrite> = {};
-      for (const [name, data] of Object.entries(m)) tensors[`exp_avg.${name}`] = { dtype: 'F32', shape: [data.length], data };
-      for (const [name, data] of Object.entries(v)) tensors[`exp_avg_sq.${name}`] = { dtype: 'F32', shape: [data.length], data };
-      writeFileSynced(path.join(tmp, CHECKPOINT_FILES.optimizer), serializeSafetensors(tensors, { step: String(step) }));
-    }
-    if (contents.trainerState) writeFileSynced(path.join(tmp, CHECKPOINT_FILES.trainerState), [json(contents.trainerState)]);
-    fsyncDirectory(tmp);
+    writeCheckpointFiles(tmp, contents, lmkitVersion);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw new CheckpointError('CHECKPOINT_WRITE', `${dir}: cannot write checkpoint (${(err as Error).message}); the previous checkpoint is intact`, { cause: err });
@@ -114,6 +108,28 @@ export function saveCheckpoint(dir: string, contents: CheckpointContents, lmkitV
   renameSync(tmp, dir);
   fsyncDirectory(parent);
   if (hadPrevious) rmSync(oldDir(dir), { recursive: true, force: true });
+}
+
+/** Writes the files of a checkpoint (and its attachments, in subfolders) into a new folder, fsynced. */
+function writeCheckpointFiles(dir: string, contents: CheckpointContents, lmkitVersion: string): void {
+  mkdirSync(dir);
+  writeFileSynced(path.join(dir, CHECKPOINT_FILES.weights), serializeSafetensors(contents.weights, { format: 'pt', lmkit_version: lmkitVersion }));
+  writeFileSynced(path.join(dir, CHECKPOINT_FILES.config), [json({ ...contents.config, lmkit_version: lmkitVersion })]);
+  writeFileSynced(path.join(dir, CHECKPOINT_FILES.tokenizer), [json(contents.tokenizer)]);
+  if (contents.optimizer) {
+    const { step, m, v } = contents.optimizer;
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [name, data] of Object.entries(m)) tensors[`exp_avg.${name}`] = { dtype: 'F32', shape: [data.length], data };
+    for (const [name, data] of Object.entries(v)) tensors[`exp_avg_sq.${name}`] = { dtype: 'F32', shape: [data.length], data };
+    writeFileSynced(path.join(dir, CHECKPOINT_FILES.optimizer), serializeSafetensors(tensors, { step: String(step) }));
+  }
+  if (contents.trainerState) writeFileSynced(path.join(dir, CHECKPOINT_FILES.trainerState), [json(contents.trainerState)]);
+  for (const [name, attached] of Object.entries(contents.attachments ?? {})) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name) || Object.values(CHECKPOINT_FILES).includes(name as never))
+      throw new Error(`attachment name ${JSON.stringify(name)} must be a plain folder name`);
+    writeCheckpointFiles(path.join(dir, name), attached, lmkitVersion);
+  }
+  fsyncDirectory(dir);
 }
 
 /**

@@ -10,10 +10,15 @@
 //   4. β ← adaptive KL controller(measured sequence KL).
 // The policy and value model are trained in place; the reference is frozen.
 // Dropout stays off throughout, so a ratio compares the same function before
-// and after an update. Library code never prints: progress goes to onProgress.
-import { ConfigError, TrainingError } from '../errors.js';
+// and after an update. With a run folder (outDir): metrics.jsonl and
+// checkpoints (ppo_checkpoint.ts), and resume continues bitwise.
+// Library code never prints: progress goes to onProgress.
+import { readFileSync } from 'node:fs';
+
+import { ConfigError, DataError, TrainingError } from '../errors.js';
 import type { Batch } from '../data/text_corpus.js';
 import type { DecoderLM } from '../models/decoder.js';
+import { decoderCheckpointConfig } from '../models/decoder_checkpoint.js';
 import type { Module } from '../nn/module.js';
 import { AdamW } from '../optim/adamw.js';
 import { backward } from '../tensor/autograd.js';
@@ -21,6 +26,7 @@ import { add, scale } from '../tensor/ops/elementwise.js';
 import { ppoPolicyLoss, ppoValueLoss } from '../tensor/ops/ppo_loss.js';
 import { Random } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { AdaptiveKlController, FixedKlController, type KlController } from './kl_controller.js';
 import { ppoConfig, type PpoConfig } from './ppo_config.js';
 import { gae } from './ppo_gae.js';
@@ -30,6 +36,13 @@ import {
   type RewardFn, type Rollout, type ValueModel,
 } from './ppo_rollout.js';
 import { maskedWhiten } from './ppo_whiten.js';
+import {
+  parsePpoRunState, ppoStatsFromMetrics, PromptOrder, readValueCheckpoint, valueModelConfig, weightsSha256, writePpoCheckpoint, writePpoMetrics,
+  type PpoRunState,
+} from './ppo_checkpoint.js';
+import {
+  checkResumedStage, checkSameKeys, checkSameModel, checkSameTokenizer, loadResumePoint, openMetrics, recordsSha256, restoreTraining, runFolder,
+} from './training_loop.js';
 
 /** What one PPO iteration measured. Losses and ratios are means over its optimizer steps. */
 export interface PpoStepStats {
@@ -62,8 +75,9 @@ export interface PpoStepStats {
 }
 
 export type PpoEvent =
-  | { type: 'start'; iterations: number; batchSize: number; prompts: number; policyParameters: number; valueParameters: number }
-  | { type: 'step'; iterations: number; stats: PpoStepStats; elapsedSec: number; etaSec: number };
+  | { type: 'start'; iter: number; iterations: number; batchSize: number; prompts: number; policyParameters: number; valueParameters: number; resumed: boolean }
+  | { type: 'step'; iterations: number; stats: PpoStepStats; elapsedSec: number; etaSec: number }
+  | { type: 'checkpoint'; iter: number; dir: string };
 
 export interface PpoOptions {
   /** Validated with ppoConfig(); missing keys take DEFAULT_PPO. */
@@ -79,32 +93,32 @@ export interface PpoOptions {
   prompts: readonly (readonly number[])[];
   /** Responses end after this token (e.g. '<|end|>'); without it they run to max_new_tokens. */
   endTokenId?: number;
-  /** Pre-training batches for PPO-ptx; required when config.ptx_coef > 0. */
+  /**
+   * Pre-training batches for PPO-ptx; required when config.ptx_coef > 0. A
+   * resumed run is bitwise only if this stream continues where it was too.
+   */
   ptxBatch?: () => Batch;
+  /** Run folder: checkpoint/ (policy, value/ model, optimizers, RNGs, β) and metrics.jsonl. Without it nothing is written. */
+  outDir?: string;
+  /** Continue from <outDir>/checkpoint; the policy's and value model's weights are replaced by the checkpoint's. */
+  resume?: boolean;
+  /** The policy's tokenizer, saved with the checkpoints; required with outDir. */
+  tokenizer?: Tokenizer;
   onProgress?: (event: PpoEvent) => void;
 }
 
 export interface PpoResult {
   /** Iterations done. */
   iter: number;
-  /** One entry per iteration. */
+  /** One entry per iteration (on resume, those before it too, read back from metrics.jsonl). */
   history: PpoStepStats[];
   /** β after the last update. */
   klCoef: number;
+  checkpointDir: string | null;
 }
 
-/** Yields batches of prompt indices: a seeded shuffle of all prompts, reshuffled when used up. */
-function promptBatches(count: number, rng: Random): (size: number) => number[] {
-  let order: number[] = [];
-  return (size) => {
-    const out: number[] = [];
-    while (out.length < size) {
-      if (order.length === 0) order = rng.shuffle([...Array(count).keys()]);
-      out.push(order.shift()!);
-    }
-    return out;
-  };
-}
+/** Config keys a resumed run may change: every other one shapes the run's random draws or updates. */
+const RESUMABLE_KEYS = new Set(['iterations', 'checkpoint_interval']);
 
 /** Rows `index` of a [rows, cols] array. */
 function pickRows(a: Float32Array, index: readonly number[], cols: number): Float32Array {
@@ -141,6 +155,9 @@ export function ppo(o: PpoOptions): PpoResult {
   if (c.ptx_coef > 0 && !ptxBatch)
     throw new ConfigError('CONFIG_INVALID', `ppo: ptx_coef is ${c.ptx_coef} but no ptxBatch was given; pass pre-training batches or set ptx_coef to 0`);
   const { policy, reference, valueModel } = o;
+  const { checkpointDir, metricsFile } = runFolder(o.outDir);
+  if (o.outDir !== undefined && !o.tokenizer)
+    throw new ConfigError('CONFIG_INVALID', 'ppo: outDir needs the tokenizer, which checkpoints carry; pass tokenizer');
   policy.eval();
   reference.eval();
   valueModel.eval();
@@ -150,100 +167,151 @@ export function ppo(o: PpoOptions): PpoResult {
   const policyOpt = new AdamW(policy.namedParameters(), adam);
   const valueOpt = new AdamW(valueModel.namedParameters(), adam);
   const maxNorm = c.max_grad_norm > 0 ? c.max_grad_norm : Infinity;
-  const klCtl: KlController = c.adap_kl_ctrl
-    ? new AdaptiveKlController({ initKlCoef: c.init_kl_coef, target: c.kl_target, horizon: c.horizon })
-    : new FixedKlController(c.init_kl_coef);
+  const klController = (beta: number): KlController => c.adap_kl_ctrl
+    ? new AdaptiveKlController({ initKlCoef: beta, target: c.kl_target, horizon: c.horizon })
+    : new FixedKlController(beta);
 
-  // --- seeded streams: prompt order, sampling, minibatch order
-  const nextPrompts = promptBatches(o.prompts.length, new Random(c.seed));
-  const samplingSeeds = new Random(c.seed + 1);
-  const minibatchOrder = new Random(c.seed + 2);
-
-  emit({ type: 'start', iterations: c.iterations, batchSize: c.batch_size, prompts: o.prompts.length, policyParameters: policy.numParameters(), valueParameters: valueModel.numParameters() });
-  const history: PpoStepStats[] = [];
-  const started = performance.now();
-  let iterSec = 0;
-  for (let iter = 0; iter < c.iterations; iter++) {
-    const t0 = performance.now();
-
-    // --- 1. rollout
-    const prompts = nextPrompts(c.batch_size).map((i) => o.prompts[i]!);
-    const responses = sampleResponses(policy, prompts, {
-      maxNewTokens: c.max_new_tokens, temperature: c.temperature, topK: c.top_k, endTokenId: o.endTokenId ?? null, seed: samplingSeeds.nextUint32(),
-    });
-    const r = collectRollout({ policy, reference, valueModel, rewardFn: o.rewardFn, prompts, responses, temperature: c.temperature });
-
-    // --- 2. rewards and advantages at the current β
-    const klCoef = klCtl.value;
-    const { advantages, returns, sequenceKl } = advantagesOf(r, klCoef, c);
-
-    // --- 3. PPO epochs over minibatches
-    const sums = { policyLoss: 0, valueLoss: 0, clipFrac: 0, valueClipFrac: 0, entropy: 0, approxKl: 0, ptxLoss: 0 };
-    let steps = 0;
-    for (let epoch = 0; epoch < c.ppo_epochs; epoch++) {
-      const order = minibatchOrder.shuffle([...Array(r.rows).keys()]);
-      for (let start = 0; start < r.rows; start += c.mini_batch_size) {
-        const idx = order.slice(start, start + c.mini_batch_size);
-        const grid = (a: Float32Array): Tensor => new Tensor(pickRows(a, idx, r.cols), [idx.length, r.cols]);
-        const mb = responseBatch(idx.map((i) => r.prompts[i]!), idx.map((i) => r.responses[i]!), r.cols);
-        const { logp, entropy } = responseLogProbs(policy, mb, c.temperature);
-        const values = responseValues(valueModel, mb);
-        const pg = ppoPolicyLoss(logp, grid(r.logp), null, grid(advantages), grid(r.mask), { clipEps: c.cliprange });
-        const vf = ppoValueLoss(values, grid(r.values), grid(returns), grid(r.mask), { clipRange: c.cliprange_value });
-        let loss = add(pg.loss, scale(vf.loss, c.vf_coef));
-        if (ptxBatch) {
-          const { x, y } = ptxBatch();
-          const lm = policy.loss(x, y);
-          sums.ptxLoss += lm.item();
-          loss = add(loss, scale(lm, c.ptx_coef));
-        }
-        const total = loss.item();
-        backward(loss);
-        const gradNorm = Math.max(policyOpt.clipGradNorm(maxNorm), valueOpt.clipGradNorm(maxNorm));
-        if (!Number.isFinite(total) || !Number.isFinite(gradNorm))
-          throw new TrainingError('TRAIN_NONFINITE', `ppo iteration ${iter + 1}, epoch ${epoch + 1}: loss is ${total} (gradient norm ${gradNorm}); training stopped. Try a lower learning_rate (now ${c.learning_rate}) or max_grad_norm (now ${c.max_grad_norm})`);
-        policyOpt.update(c.learning_rate);
-        valueOpt.update(c.value_learning_rate);
-        policyOpt.zeroGrad();
-        valueOpt.zeroGrad();
-
-        let entropySum = 0, tokens = 0;
-        mb.mask.forEach((m, i) => {
-          if (m === 1) (entropySum += entropy[i]!), tokens++;
-        });
-        sums.policyLoss += pg.stats.policyLoss;
-        sums.valueLoss += vf.stats.loss;
-        sums.clipFrac += pg.stats.clipFrac;
-        sums.valueClipFrac += vf.stats.clipFrac;
-        sums.approxKl += pg.stats.approxKl;
-        sums.entropy += entropySum / Math.max(tokens, 1);
-        steps++;
-      }
-    }
-
-    // --- 4. β update on the KL this rollout measured (TRL: n_steps = batch size)
-    const kl = mean(sequenceKl);
-    klCtl.update(kl, r.rows);
-
-    const stats: PpoStepStats = {
-      iter: iter + 1,
-      score: mean(r.scores),
-      kl,
-      klCoef,
-      rlhfReward: mean(r.scores) - klCoef * kl,
-      policyLoss: sums.policyLoss / steps,
-      valueLoss: sums.valueLoss / steps,
-      clipFrac: sums.clipFrac / steps,
-      valueClipFrac: sums.valueClipFrac / steps,
-      entropy: sums.entropy / steps,
-      approxKl: sums.approxKl / steps,
-      ptxLoss: ptxBatch ? sums.ptxLoss / steps : null,
-      responseLength: mean(r.responses.map((x) => x.length)),
-    };
-    history.push(stats);
-    const dt = (performance.now() - t0) / 1000;
-    iterSec = iterSec === 0 ? dt : 0.9 * iterSec + 0.1 * dt; // smoothed for the ETA
-    emit({ type: 'step', iterations: c.iterations, stats, elapsedSec: (performance.now() - started) / 1000, etaSec: iterSec * (c.iterations - iter - 1) });
+  // --- seeded streams: prompt order, sampling, minibatch order; or where a checkpoint left them
+  const promptsSha256 = recordsSha256(o.prompts);
+  const referenceSha256 = checkpointDir ? weightsSha256(reference) : '';
+  const endTokenId = o.endTokenId ?? null;
+  const resumed = loadResumePoint(checkpointDir, o.resume ?? false);
+  let klCtl = klController(c.init_kl_coef);
+  let promptOrder = new PromptOrder(o.prompts.length, c.seed);
+  let samplingSeeds = new Random(c.seed + 1);
+  let minibatchOrder = new Random(c.seed + 2);
+  let startIter = 0, elapsedBefore = 0;
+  if (resumed) {
+    const { ckpt, state } = resumed;
+    checkResumedStage(ckpt, 'ppo');
+    checkSameModel(ckpt, decoderCheckpointConfig(policy.config));
+    checkSameTokenizer(ckpt, o.tokenizer!);
+    checkSameKeys(state.config, { ...c }, Object.keys(c).filter((k) => !RESUMABLE_KEYS.has(k)), 'resume');
+    if (state.data_sha256 !== promptsSha256)
+      throw new DataError('DATA_CHANGED', `resume: these are not the prompts the checkpoint was trained on (sha256 ${promptsSha256.slice(0, 12)}…, the checkpoint's ${state.data_sha256.slice(0, 12)}…); resume with the original prompts`);
+    const run = parsePpoRunState(ckpt);
+    if (run.referenceSha256 !== referenceSha256)
+      throw new ConfigError('CONFIG_RESUME_MISMATCH', 'resume: the reference model differs from the one the run started with; pass the same SFT model as the frozen reference');
+    if (run.endTokenId !== endTokenId)
+      throw new ConfigError('CONFIG_RESUME_MISMATCH', `resume: the run ended responses at token ${run.endTokenId} but endTokenId is now ${endTokenId}; resume with the original end token`);
+    const valueCkpt = readValueCheckpoint(ckpt, state.iter);
+    checkSameModel(valueCkpt, valueModelConfig(valueModel));
+    restoreTraining(policy, policyOpt, ckpt);
+    restoreTraining(valueModel, valueOpt, valueCkpt);
+    klCtl = klController(run.klCoef);
+    promptOrder = new PromptOrder(o.prompts.length, run.promptRng, run.promptPending);
+    samplingSeeds = new Random(run.samplingRng);
+    minibatchOrder = new Random(run.minibatchRng);
+    ({ iter: startIter, elapsed_s: elapsedBefore } = state);
   }
-  return { iter: c.iterations, history, klCoef: klCtl.value };
+  const metrics = metricsFile ? openMetrics(metricsFile, resumed ? startIter : null) : null;
+  const history: PpoStepStats[] = resumed && metricsFile ? ppoStatsFromMetrics(readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l !== '')) : [];
+  const started = performance.now();
+  const elapsed = (): number => elapsedBefore + (performance.now() - started) / 1000;
+
+  const checkpoint = (iter: number): void => {
+    if (!checkpointDir) return;
+    const prompt = promptOrder.state();
+    const run: PpoRunState = {
+      promptRng: prompt.rng, promptPending: prompt.pending, samplingRng: samplingSeeds.state(), minibatchRng: minibatchOrder.state(),
+      klCoef: klCtl.value, referenceSha256, endTokenId,
+    };
+    writePpoCheckpoint(checkpointDir, {
+      iter, policy, valueModel, policyOptimizer: policyOpt, valueOptimizer: valueOpt, tokenizer: o.tokenizer!.toJSON(),
+      run, promptsSha256, config: { ...c }, elapsedSec: elapsed(),
+    });
+    emit({ type: 'checkpoint', iter, dir: checkpointDir });
+  };
+
+  emit({ type: 'start', iter: startIter, iterations: c.iterations, batchSize: c.batch_size, prompts: o.prompts.length, policyParameters: policy.numParameters(), valueParameters: valueModel.numParameters(), resumed: resumed !== null });
+  let iterSec = 0;
+  try {
+    for (let iter = startIter; iter < c.iterations; iter++) {
+      const t0 = performance.now();
+
+      // --- 1. rollout
+      const prompts = promptOrder.next(c.batch_size).map((i) => o.prompts[i]!);
+      const responses = sampleResponses(policy, prompts, {
+        maxNewTokens: c.max_new_tokens, temperature: c.temperature, topK: c.top_k, endTokenId: o.endTokenId ?? null, seed: samplingSeeds.nextUint32(),
+      });
+      const r = collectRollout({ policy, reference, valueModel, rewardFn: o.rewardFn, prompts, responses, temperature: c.temperature });
+
+      // --- 2. rewards and advantages at the current β
+      const klCoef = klCtl.value;
+      const { advantages, returns, sequenceKl } = advantagesOf(r, klCoef, c);
+
+      // --- 3. PPO epochs over minibatches
+      const sums = { policyLoss: 0, valueLoss: 0, clipFrac: 0, valueClipFrac: 0, entropy: 0, approxKl: 0, ptxLoss: 0 };
+      let steps = 0;
+      for (let epoch = 0; epoch < c.ppo_epochs; epoch++) {
+        const order = minibatchOrder.shuffle([...Array(r.rows).keys()]);
+        for (let start = 0; start < r.rows; start += c.mini_batch_size) {
+          const idx = order.slice(start, start + c.mini_batch_size);
+          const grid = (a: Float32Array): Tensor => new Tensor(pickRows(a, idx, r.cols), [idx.length, r.cols]);
+          const mb = responseBatch(idx.map((i) => r.prompts[i]!), idx.map((i) => r.responses[i]!), r.cols);
+          const { logp, entropy } = responseLogProbs(policy, mb, c.temperature);
+          const values = responseValues(valueModel, mb);
+          const pg = ppoPolicyLoss(logp, grid(r.logp), null, grid(advantages), grid(r.mask), { clipEps: c.cliprange });
+          const vf = ppoValueLoss(values, grid(r.values), grid(returns), grid(r.mask), { clipRange: c.cliprange_value });
+          let loss = add(pg.loss, scale(vf.loss, c.vf_coef));
+          if (ptxBatch) {
+            const { x, y } = ptxBatch();
+            const lm = policy.loss(x, y);
+            sums.ptxLoss += lm.item();
+            loss = add(loss, scale(lm, c.ptx_coef));
+          }
+          const total = loss.item();
+          backward(loss);
+          const gradNorm = Math.max(policyOpt.clipGradNorm(maxNorm), valueOpt.clipGradNorm(maxNorm));
+          if (!Number.isFinite(total) || !Number.isFinite(gradNorm))
+            throw new TrainingError('TRAIN_NONFINITE', `ppo iteration ${iter + 1}, epoch ${epoch + 1}: loss is ${total} (gradient norm ${gradNorm}); training stopped. Try a lower learning_rate (now ${c.learning_rate}) or max_grad_norm (now ${c.max_grad_norm})`);
+          policyOpt.update(c.learning_rate);
+          valueOpt.update(c.value_learning_rate);
+          policyOpt.zeroGrad();
+          valueOpt.zeroGrad();
+
+          let entropySum = 0, tokens = 0;
+          mb.mask.forEach((m, i) => {
+            if (m === 1) (entropySum += entropy[i]!), tokens++;
+          });
+          sums.policyLoss += pg.stats.policyLoss;
+          sums.valueLoss += vf.stats.loss;
+          sums.clipFrac += pg.stats.clipFrac;
+          sums.valueClipFrac += vf.stats.clipFrac;
+          sums.approxKl += pg.stats.approxKl;
+          sums.entropy += entropySum / Math.max(tokens, 1);
+          steps++;
+        }
+      }
+
+      // --- 4. β update on the KL this rollout measured (TRL: n_steps = batch size)
+      const kl = mean(sequenceKl);
+      klCtl.update(kl, r.rows);
+
+      const stats: PpoStepStats = {
+        iter: iter + 1,
+        score: mean(r.scores),
+        kl,
+        klCoef,
+        rlhfReward: mean(r.scores) - klCoef * kl,
+        policyLoss: sums.policyLoss / steps,
+        valueLoss: sums.valueLoss / steps,
+        clipFrac: sums.clipFrac / steps,
+        valueClipFrac: sums.valueClipFrac / steps,
+        entropy: sums.entropy / steps,
+        approxKl: sums.approxKl / steps,
+        ptxLoss: ptxBatch ? sums.ptxLoss / steps : null,
+        responseLength: mean(r.responses.map((x) => x.length)),
+      };
+      history.push(stats);
+      if (metrics) writePpoMetrics(metrics, stats, elapsed());
+      const dt = (performance.now() - t0) / 1000;
+      iterSec = iterSec === 0 ? dt : 0.9 * iterSec + 0.1 * dt; // smoothed for the ETA
+      emit({ type: 'step', iterations: c.iterations, stats, elapsedSec: elapsed(), etaSec: iterSec * (c.iterations - iter - 1) });
+      if ((c.checkpoint_interval > 0 && (iter + 1) % c.checkpoint_interval === 0) || iter + 1 === c.iterations) checkpoint(iter + 1);
+    }
+  } finally {
+    metrics?.close();
+  }
+  return { iter: Math.max(startIter, c.iterations), history, klCoef: klCtl.value, checkpointDir };
 }

@@ -50,6 +50,8 @@ export interface PpoConfig {
   top_k: number;
   /** Seeds prompt order, sampling and minibatch order: same seed, same run. */
   seed: number;
+  /** With a run folder: checkpoint every this many iterations (and after the last); 0 = after the last only. */
+  checkpoint_interval: number;
 }
 
 export const DEFAULT_PPO: PpoConfig = {
@@ -77,11 +79,12 @@ export const DEFAULT_PPO: PpoConfig = {
   temperature: 1,
   top_k: 0,
   seed: 1337,
+  checkpoint_interval: 0,
 };
 
 type Key = keyof PpoConfig;
 const POSITIVE_INTS = new Set<Key>(['batch_size', 'mini_batch_size', 'ppo_epochs', 'max_new_tokens']);
-const NON_NEGATIVE_INTS = new Set<Key>(['iterations', 'top_k', 'seed']);
+const NON_NEGATIVE_INTS = new Set<Key>(['iterations', 'top_k', 'seed', 'checkpoint_interval']);
 const UNIT_INTERVAL = new Set<Key>(['gamma', 'lam']);
 const POSITIVE = new Set<Key>(['kl_target', 'horizon', 'temperature', 'learning_rate', 'value_learning_rate']);
 

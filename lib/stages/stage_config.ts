@@ -1,4 +1,4 @@
-// Configs of the fine-tuning stages (SFT, reward model): the pre-training
+// Configs of the fine-tuning stages (SFT, reward model, GLM cloze): the pre-training
 // loop's knobs under the same names, in one flat JSON object. Unknown keys
 // and wrong types are ConfigErrors naming the key. The model is not in these
 // configs: a stage starts from a given (pre-trained or SFT) model.
@@ -27,6 +27,9 @@ export interface SftConfig extends StageConfig {
 }
 
 export type RewardConfig = StageConfig;
+
+/** GLM cloze fine-tuning: batch_size examples per micro-batch, each scored against every label. */
+export type ClozeConfig = StageConfig;
 
 const LOOP_DEFAULTS = {
   decay_lr: true,
@@ -66,6 +69,21 @@ export const DEFAULT_REWARD: RewardConfig = {
   eval_interval: 50,
 };
 
+/**
+ * GLM cloze defaults: a small model learns a handful of labels in a few
+ * hundred steps; the held-out accuracy is read every eval_interval.
+ */
+export const DEFAULT_CLOZE: ClozeConfig = {
+  ...LOOP_DEFAULTS,
+  batch_size: 16,
+  max_iters: 200,
+  learning_rate: 3e-4,
+  min_lr: 3e-5,
+  warmup_iters: 10,
+  lr_decay_iters: 200,
+  eval_interval: 50,
+};
+
 const POSITIVE_INTS = new Set(['batch_size', 'gradient_accumulation_steps', 'log_interval']);
 const NON_NEGATIVE_INTS = new Set(['max_iters', 'warmup_iters', 'lr_decay_iters', 'eval_interval', 'checkpoint_interval', 'seed']);
 
@@ -77,6 +95,10 @@ export function sftConfig(raw: unknown, source = 'sft config', base: SftConfig =
 }
 
 export function rewardConfig(raw: unknown, source = 'reward config', base: RewardConfig = DEFAULT_REWARD): RewardConfig {
+  return stageConfig(raw, source, base);
+}
+
+export function clozeConfig(raw: unknown, source = 'cloze config', base: ClozeConfig = DEFAULT_CLOZE): ClozeConfig {
   return stageConfig(raw, source, base);
 }
 

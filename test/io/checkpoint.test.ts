@@ -115,3 +115,20 @@ t.test('missing, truncated, hostile and mismatched files are CheckpointErrors na
   writeFileSync(opt, readFileSync(opt).toString('latin1').replace('"step":"1"', '"step":"x"'), 'latin1');
   t.throws(() => readCheckpoint(dir, { training: true }), { code: 'CHECKPOINT_INVALID', message: /optimizer\.safetensors: metadata "step"/ });
 });
+
+t.test('attachments: saved in subfolders and swapped in with the checkpoint as one', async (t) => {
+  const dir = path.join(t.testdir(), 'ckpt');
+  saveCheckpoint(dir, { ...contents(1, 1), attachments: { value: contents(2, 1) } }, 'test');
+  t.same(weightsOf(path.join(dir, 'value')), new DecoderLM(modelConfig, 2).namedParameters().map(([, p]) => [...p.f32()]), 'the attachment holds its own model');
+  t.equal(readCheckpoint(path.join(dir, 'value'), { training: true }).optimizer!.m['transformer.wte.weight']![0], 2);
+  t.same(weightsOf(dir), new DecoderLM(modelConfig, 1).namedParameters().map(([, p]) => [...p.f32()]), 'the main checkpoint still reads as itself');
+
+  // A crash between the two renames: <dir>.old holds the previous pair, whole.
+  saveCheckpoint(dir, { ...contents(3, 2), attachments: { value: contents(4, 2) } }, 'test');
+  renameSync(dir, `${dir}.old`);
+  t.same(readCheckpoint(path.join(locateCheckpoint(dir)!, 'value')).trainerState, { iter: 2 }, 'the located folder has the attachment of its own iteration');
+  t.ok(recoverCheckpoint(dir));
+  t.same(weightsOf(path.join(dir, 'value')), new DecoderLM(modelConfig, 4).namedParameters().map(([, p]) => [...p.f32()]));
+  t.throws(() => saveCheckpoint(dir, { ...contents(1), attachments: { '../x': contents(2) } }, 'test'), { name: 'CheckpointError', code: 'CHECKPOINT_WRITE', message: /attachment name "\.\.\/x" must be a plain folder name\); the previous checkpoint is intact/ });
+  t.same(weightsOf(dir), new DecoderLM(modelConfig, 3).namedParameters().map(([, p]) => [...p.f32()]), 'the failed save left the previous one');
+});
