@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { backendInfo } from '../runtime.js';
 import { runChat } from './chat.js';
+import { runDemoCommand } from './demo.js';
 import { runCloze } from './cloze.js';
 import { runGenerate } from './generate.js';
 import { runPpo } from './ppo.js';
@@ -32,7 +33,7 @@ Commands:
   ppo         RLHF with PPO (lmkit ppo --policy out-sft --rm out-rm --prompts prompts.jsonl --out out-ppo)
   cloze       GLM cloze fine-tuning (lmkit cloze --ckpt <glm> --data cloze.jsonl --labels good,bad --out out-cloze)
   info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
-  demo        the whole fine-tuning pipeline on the shipped corpus (not built yet)
+  demo        the whole fine-tuning pipeline on the shipped corpus, with an HTML report (lmkit demo --quick)
   help        this text
 
 Run lmkit <command> --help for a command's options.
@@ -50,6 +51,7 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   // Subcommands parse their own flags (so `lmkit train -h` is train's help).
   if (argv[0] === 'train') return runTrain(argv.slice(1));
+  if (argv[0] === 'demo') return runDemoCommand(argv.slice(1));
   if (argv[0] === 'sample') return runSample(argv.slice(1));
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));
@@ -76,12 +78,6 @@ async function main(argv: string[]): Promise<number> {
     case 'info':
       console.log(JSON.stringify(backendInfo(), null, 2));
       return 0;
-    case 'demo':
-      console.error(
-        'lmkit demo: the pipeline demo is not built yet in this version; today lmkit ships the native kernels ' +
-          '(lmkit.kernels) and their benchmarks (npm run bench). See README.md, "What runs today".',
-      );
-      return 2;
     default:
       console.error(`lmkit: unknown command '${command}'. Run: lmkit --help`);
       return 1;

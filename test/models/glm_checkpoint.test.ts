@@ -23,5 +23,5 @@ t.test('round trip, and a decoder checkpoint refused', async (t) => {
   loaded.namedParameters().forEach(([name, p], i) => expectBitwise(t, name, p.f32(), want[i]![1].f32()));
 
   saveTinyCheckpoint(path.join(dir, 'decoder'));
-  t.throws(() => glmFromCheckpoint(readCheckpoint(path.join(dir, 'decoder'))), { name: 'CheckpointError', code: 'CHECKPOINT_WRONG_ARCH', message: /config\.json: model_type is "gpt2", not a GLM checkpoint; pre-train one with lmkit train --arch glm/ });
+  t.throws(() => glmFromCheckpoint(readCheckpoint(path.join(dir, 'decoder'))), { name: 'CheckpointError', code: 'CHECKPOINT_WRONG_ARCH', message: /config\.json: model_type is "gpt2" \(lmkit_arch "decoder"\), not a GLM checkpoint; pre-train one with lmkit train --arch glm/ });
 });
