@@ -9,8 +9,9 @@ import { generate, stream, type GenerateOptions } from '../generate/generate.js'
 import { resolveOptions } from '../generate/options.js';
 import type { EarlyStopping } from '../generate/beam_search.js';
 import { readCheckpoint } from '../io/checkpoint.js';
-import { decoderFromCheckpoint } from '../models/decoder_checkpoint.js';
-import type { DecoderLM } from '../models/decoder.js';
+import type { GeneratingModel } from '../generate/families.js';
+import { EncoderLM } from '../models/encoder.js';
+import { modelFromCheckpoint } from '../models/model_checkpoint.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { cliError, usageError } from './errors.js';
 import { asFlagError, intFlag, numberFlag, resolveCheckpointDir } from './flags.js';
@@ -82,14 +83,15 @@ function optionsFrom(v: Values): GenerateOptions {
 }
 
 /** Every check that can fail, done before any token is generated (and printed). */
-function checkRequest(model: DecoderLM, tokenizer: Tokenizer, prompts: readonly string[], options: GenerateOptions, streaming: boolean): void {
+function checkRequest(model: GeneratingModel, tokenizer: Tokenizer, prompts: readonly string[], options: GenerateOptions, streaming: boolean): void {
   const lengths = prompts.map((p, i) => {
     const n = tokenizer.encode(p).length;
     if (n === 0) throw new ConfigError('CONFIG_INVALID', `--prompt ${i + 1} is empty (${JSON.stringify(p)} encodes to no tokens); give text to continue`);
     return n;
   });
   try {
-    resolveOptions(options, tokenizer, model.config.n_positions, Math.max(...lengths));
+    const context = 'n_positions' in model.config ? model.config.n_positions : model.config.max_position_embeddings;
+    resolveOptions(options, tokenizer, context, Math.max(...lengths));
   } catch (err) {
     throw asFlagError(err);
   }
@@ -100,7 +102,7 @@ function checkRequest(model: DecoderLM, tokenizer: Tokenizer, prompts: readonly 
 }
 
 /** Streams one continuation; Ctrl-C (SIGINT) aborts between tokens and the command exits 130. */
-async function streamOne(model: DecoderLM, tokenizer: Tokenizer, prompt: string, options: GenerateOptions, json: boolean): Promise<number> {
+async function streamOne(model: GeneratingModel, tokenizer: Tokenizer, prompt: string, options: GenerateOptions, json: boolean): Promise<number> {
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.on('SIGINT', onSigint);
@@ -153,7 +155,11 @@ export async function runGenerate(argv: string[]): Promise<number> {
     if (prompts.length === 0) throw new ConfigError('CONFIG_MISSING', '--prompt is required: the text to continue (repeat it for a batch)');
     const options = optionsFrom(values);
     const ckpt = readCheckpoint(resolveCheckpointDir(values.ckpt));
-    const model = decoderFromCheckpoint(ckpt).eval();
+    // Decoders continue the prompt, encoder-decoders answer it, GLMs fill its [MASK] (or continue after [gMASK]).
+    const loaded = modelFromCheckpoint(ckpt);
+    if (loaded instanceof EncoderLM)
+      throw new ConfigError('CONFIG_INVALID', `${ckpt.dir} is an encoder (BERT) checkpoint, which predicts masked tokens but does not generate text; use a decoder, encoder-decoder or GLM checkpoint`);
+    const model = loaded.eval();
     checkRequest(model, ckpt.tokenizer, prompts, options, values.stream === true);
     if (values.stream) return await streamOne(model, ckpt.tokenizer, prompts[0]!, options, values.json === true);
     printResults(prompts, generate(model, ckpt.tokenizer, prompts, options), values.json === true);

@@ -120,3 +120,27 @@ t.test('bad flags and values: one-line errors, non-zero exit, nothing generated'
     t.equal(r.stdout, '', 'nothing printed');
   }
 });
+
+t.test('a GLM checkpoint fills the prompt\'s [MASK] as generate() does; an encoder checkpoint is refused', async (t) => {
+  const { GLM } = await import('../../lib/models/glm.js');
+  const { EncoderLM } = await import('../../lib/models/encoder.js');
+  const { modelCheckpointConfig } = await import('../../lib/models/model_checkpoint.js');
+  const { saveCheckpoint } = await import('../../lib/io/checkpoint.js');
+  const { exportWeights } = await import('../../lib/models/weights.js');
+  const { CharTokenizer } = await import('../../lib/tokenizer/char.js');
+  const glmTok = CharTokenizer.fromCorpus('abc de', { specialTokens: ['[PAD]', '[MASK]', '[gMASK]', '[S]', '[E]'] });
+  const glm = new GLM({ vocab_size: glmTok.vocabSize, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 }, 3).eval();
+  const glmDir = path.join(dir, 'glm');
+  saveCheckpoint(glmDir, { weights: exportWeights(glm), config: modelCheckpointConfig(glm), tokenizer: glmTok.toJSON() }, 'test');
+  const r = await run(['--ckpt', glmDir, '--prompt', 'ab [MASK] de', '--max-new-tokens', '6', '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const [want] = generate(glm, glmTok, 'ab [MASK] de', { maxNewTokens: 6 })[0]!;
+  t.same(jsonLines(r.stdout)[0]!.ids, want!.ids, 'same tokens as generate() on the GLM');
+
+  const encoder = new EncoderLM({ vocab_size: glmTok.vocabSize, max_position_embeddings: 32, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 }, 3);
+  const encDir = path.join(dir, 'encoder');
+  saveCheckpoint(encDir, { weights: exportWeights(encoder), config: modelCheckpointConfig(encoder), tokenizer: glmTok.toJSON() }, 'test');
+  const refused = await run(['--ckpt', encDir, '--prompt', 'ab']);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /encoder \(BERT\) checkpoint, which predicts masked tokens but does not generate text/);
+});
