@@ -222,9 +222,7 @@ export function runDemo(o: DemoOptions): DemoMetrics {
   return { ...metrics, checks: demoChecks(metrics) };
 }
 
-interface RewardStageResult extends Omit<DemoMetrics['rm'], never> {
-  model: RewardModel;
-}
+type RewardStageResult = DemoMetrics['rm'] & { model: RewardModel };
 
 function rewardStage(
   c: DemoConfig, sftModel: DecoderLM, tokenizer: Tokenizer, trainPool: readonly TaskInstance[], evalPool: readonly TaskInstance[],
