@@ -1,5 +1,6 @@
 // N-API entries for gemm and gemmBatched.
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -30,7 +31,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   args.expectLength(c, "c", args.product({s.m, s.n}, "m*n"), "m*n");
   args.expectDisjoint(c, "c", a, "a");
   args.expectDisjoint(c, "c", b, "b");
-  gemm(c.data, a.data, b.data, s);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->gemm(c.data, a.data, b.data, &s));
+  else gemm(c.data, a.data, b.data, s);
   return info.Env().Undefined();
 }
 
@@ -72,7 +74,8 @@ Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
                     " elements, expected at least (batch-1)*strideC + m*n = " + std::to_string(needC));
   args.expectDisjoint(c, "c", a, "a");
   args.expectDisjoint(c, "c", b, "b");
-  gemmBatched(c.data, a.data, b.data, s, batch);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->gemmBatched(c.data, a.data, b.data, &s, &batch));
+  else gemmBatched(c.data, a.data, b.data, s, batch);
   return info.Env().Undefined();
 }
 
