@@ -1,5 +1,5 @@
 // GEMM entry points: C = alpha·op(A)·op(B) + beta·C on row-major Float32Arrays.
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface GemmOptions {
   /** Rows of op(A) and C. */
@@ -27,15 +27,15 @@ export interface GemmBatchedOptions extends GemmOptions {
 }
 
 /** C[m×n] = alpha·op(A)·op(B) + beta·C. */
-export function gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void {
+export function gemm(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmOptions): void {
   addon.gemm(a, b, c, opts);
 }
 
 /** `batch` independent GEMMs over strided matrices. */
 export function gemmBatched(
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
+  a: F32Buffer,
+  b: F32Buffer,
+  c: F32Buffer,
   opts: GemmBatchedOptions,
 ): void {
   addon.gemmBatched(a, b, c, opts);

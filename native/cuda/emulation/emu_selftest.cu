@@ -96,7 +96,7 @@ __global__ void dynamicSharedKernel(int* nanCount) {
 __global__ void racyKernel(int* out) {
   __shared__ int slots[256];
   slots[threadIdx.x] = static_cast<int>(threadIdx.x) + 1;
-  __syncwarp();  // a warp-level sync only: threads of other warps are not ordered
+  // (the __syncthreads() that belongs here is missing)
   out[threadIdx.x] = slots[(threadIdx.x + 64) % 256];
 }
 
