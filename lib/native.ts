@@ -48,6 +48,8 @@ export interface CudaDeviceInfo {
   runtimeVersion: number;
   /** True for the CPU emulation library (tests). */
   emulated: boolean;
+  /** SM clock in kHz (0 when unknown). */
+  clockKHz: number;
 }
 
 export interface CudaStatus {

@@ -113,6 +113,7 @@ Napi::Object statusObject(Napi::Env env, const Status& s) {
     d.Set("driverVersion", s.device.driverVersion);
     d.Set("runtimeVersion", s.device.runtimeVersion);
     d.Set("emulated", s.device.emulated != 0);
+    d.Set("clockKHz", s.device.clockKHz);
     o.Set("device", d);
   }
   return o;

@@ -110,6 +110,7 @@ int init(LmkitCudaDeviceInfo* out) {
         info.computeMinor = prop.minor;
         info.multiprocessors = prop.multiProcessorCount;
         info.totalMemory = static_cast<int64_t>(prop.totalGlobalMem);
+        cudaDeviceGetAttribute(&info.clockKHz, cudaDevAttrClockRate, 0);
         cudaDriverGetVersion(&info.driverVersion);
         cudaRuntimeGetVersion(&info.runtimeVersion);
 #ifdef LMKIT_CUDA_EMULATE

@@ -27,6 +27,7 @@ struct LmkitCudaDeviceInfo {
   int64_t totalMemory;
   int driverVersion, runtimeVersion;
   int emulated;  // 1 for the CPU emulation library
+  int clockKHz;  // SM clock (for peak estimates)
 };
 
 struct LmkitCudaMemoryStats {

@@ -107,6 +107,8 @@ cudaError_t cudaPeekAtLastError();
 const char* cudaGetErrorString(cudaError_t error);
 const char* cudaGetErrorName(cudaError_t error);
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total);
+enum cudaDeviceAttr { cudaDevAttrClockRate = 13 };
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
 
 namespace lmkit::emu {
 

@@ -85,6 +85,12 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   return cudaSuccess;
 }
 
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int device) {
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  *value = 0;  // no meaningful clock: peak estimates are not made for the emulator
+  return cudaSuccess;
+}
+
 cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice); }
 
 cudaError_t cudaDriverGetVersion(int* version) {
