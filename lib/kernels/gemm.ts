@@ -15,6 +15,12 @@ export interface GemmOptions {
   alpha?: number;
   /** 0 (default) ignores the old contents of C, NaN included. */
   beta?: number;
+  /**
+   * CUDA buffers only: run on tensor cores with A and B rounded to tf32
+   * (10-bit mantissa, ~1e-3 relative error), like PyTorch's allow_tf32.
+   * Default false (fp32). The CPU always computes in fp32.
+   */
+  allowTf32?: boolean;
 }
 
 export interface GemmBatchedOptions extends GemmOptions {

@@ -182,6 +182,9 @@ int apiGemm(float* c, const float* a, const float* b, const GemmShape* sh) {
 int apiGemmBatched(float* c, const float* a, const float* b, const GemmShape* sh, const GemmBatch* batch) {
   return guarded("gemmBatched", [&](cudaStream_t s, Scratch&) { gemmBatched(s, c, a, b, *sh, *batch); return 0; });
 }
+int apiGemmBatchedTf32(float* c, const float* a, const float* b, const GemmShape* sh, const GemmBatch* batch) {
+  return guarded("gemmTf32", [&](cudaStream_t s, Scratch&) { gemmBatchedTf32(s, c, a, b, *sh, *batch); return 0; });
+}
 int apiLayerNormForward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                         int64_t rows, int64_t cols, float eps) {
   return guarded("layerNormForward", [&](cudaStream_t s, Scratch&) {
@@ -315,7 +318,7 @@ const LmkitCudaApi kApi = {
     apiRmsNormBackward, apiAttentionForward, apiAttentionBackward, apiPpoLoss, apiValueLoss, apiCrossEntropy,
     apiTokenLogProbs, apiTokenLogProbsBackward, apiGeluForward, apiGeluBackward, apiSiluForward, apiSiluBackward,
     apiEmbeddingForward, apiEmbeddingBackward, apiBiasAdd, apiBiasBackward, apiPermute, apiAdd, apiMul, apiScale,
-    apiFill, apiAdamw, apiClipGradNorm,
+    apiFill, apiAdamw, apiClipGradNorm, apiGemmBatchedTf32,
 };
 
 }  // namespace

@@ -102,6 +102,9 @@ struct LmkitCudaApi {
   int (*adamwStep)(float* param, float* m, float* v, const float* grad, const uint8_t* decayMask, int64_t n,
                    const lmkit::AdamWOptions* o);
   int (*clipGradNorm)(double* norm, float* const* grads, const int64_t* sizes, int64_t count, double maxNorm);
+  // gemmBatched on tensor cores: A and B rounded to tf32, fp32 accumulation (sm_80+).
+  int (*gemmBatchedTf32)(float* c, const float* a, const float* b, const lmkit::GemmShape* s,
+                         const lmkit::GemmBatch* batch);
 };
 
 // The table when `version` is LMKIT_CUDA_API_VERSION, else null.

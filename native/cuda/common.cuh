@@ -66,6 +66,9 @@ __device__ __forceinline__ float blockMax(float v, float* scratch) {
 void gemm(cudaStream_t s, float* c, const float* a, const float* b, const GemmShape& shape);
 void gemmBatched(cudaStream_t s, float* c, const float* a, const float* b, const GemmShape& shape,
                  const GemmBatch& batch);
+// The tensor-core path: tf32 inputs, fp32 accumulation (~1e-3 relative error; gemm_tf32.cu).
+void gemmBatchedTf32(cudaStream_t s, float* c, const float* a, const float* b, const GemmShape& shape,
+                     const GemmBatch& batch);
 
 void elementwiseAdd(cudaStream_t s, float* out, const float* a, const float* b, int64_t n);
 void elementwiseMul(cudaStream_t s, float* out, const float* a, const float* b, int64_t n);

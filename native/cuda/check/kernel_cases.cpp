@@ -73,6 +73,30 @@ void gemmCase(Check& ck, Rng& rng, int64_t m, int64_t n, int64_t k, bool tA, boo
                   ck.download(dc, want.size()), want, bound);
 }
 
+// The tensor-core path against the CPU's fp32: bounded by the two tf32
+// roundings of each product (≤ 2·2⁻¹¹ relative each) plus fp32 accumulation.
+void gemmTf32Case(Check& ck, Rng& rng, int64_t m, int64_t n, int64_t k, bool tA, bool tB, float alpha, float beta,
+                  int64_t batch) {
+  Vec a = rng.normals(static_cast<size_t>(m * k * batch)), b = rng.normals(static_cast<size_t>(k * n * batch));
+  Vec c0 = rng.normals(static_cast<size_t>(m * n * batch));
+  GemmShape s{m, n, k, tA, tB, alpha, beta};
+  GemmBatch bt{batch, m * k, k * n, m * n};
+  Vec want = c0, absC(want.size(), 0.0f), absA = absOf(a), absB = absOf(b);
+  lmkit::gemmBatched(want.data(), a.data(), b.data(), s, bt);
+  GemmShape sAbs{m, n, k, tA, tB, 1.0f, 0.0f};
+  lmkit::gemmBatched(absC.data(), absA.data(), absB.data(), sAbs, bt);
+  const double u = std::ldexp(1.0, -24), gamma = (k + 2) * u / (1 - (k + 2) * u), tf32 = 2 * std::ldexp(1.0, -11) + std::ldexp(1.0, -22);
+  Vec bound(want.size());
+  for (size_t i = 0; i < bound.size(); ++i)
+    bound[i] = static_cast<float>((tf32 + 2 * gamma) * std::fabs(alpha) * absC[i] + 2 * gamma * std::fabs(beta * c0[i]) + 1e-30);
+  Buffer *da = ck.upload(a), *db = ck.upload(b), *dc = ck.upload(c0);
+  ck.call("gemmBatchedTf32", ck.api()->gemmBatchedTf32(dc->f(), da->f(), db->f(), &s, &bt));
+  ck.expectWithin(str("gemm tf32 (tensor cores) m=%lld n=%lld k=%lld tA=%d tB=%d alpha=%g beta=%g batch=%lld: c", (long long)m,
+                      (long long)n, (long long)k, tA, tB, alpha, beta, (long long)batch),
+                  ck.download(dc, want.size()), want, bound);
+  ck.endCase();
+}
+
 void gemmCases(Check& ck) {
   Rng rng(1);
   const int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 1}, {33, 7, 65}, {64, 64, 64}, {100, 37, 129}, {1, 300, 77}, {130, 1, 20}};
@@ -86,6 +110,10 @@ void gemmCases(Check& ck) {
   gemmCase(ck, rng, 9, 5, 3, false, false, 0.0f, 0.0f, 1, false);    // alpha = 0, beta = 0: zeros
   gemmCase(ck, rng, 17, 19, 23, true, false, 1.0f, 0.0f, 3, false);  // strided batch
   gemmCase(ck, rng, 17, 19, 23, false, true, 1.0f, 1.0f, 4, true);   // broadcast B
+  const int64_t tf32Shapes[][3] = {{1, 1, 1}, {16, 8, 8}, {33, 70, 19}, {64, 64, 64}, {130, 67, 45}};
+  for (const auto& sh : tf32Shapes)
+    for (int t = 0; t < 4; ++t) gemmTf32Case(ck, rng, sh[0], sh[1], sh[2], t & 1, t & 2, 1.0f, 0.0f, 1);
+  gemmTf32Case(ck, rng, 40, 24, 30, false, true, 0.5f, 2.0f, 3);
 }
 
 // ---------------------------------------------------------------- elementwise, bias, permute, embedding

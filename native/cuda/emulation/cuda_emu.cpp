@@ -275,6 +275,62 @@ unsigned warpBallot(unsigned mask, bool predicate) {
   return result;
 }
 
+uint32_t roundTf32(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  if ((bits & 0x7f800000u) == 0x7f800000u) return bits & ~0x1fffu;  // inf/NaN keep their class
+  return (bits + 0x1000u) & ~0x1fffu;  // on the magnitude bits: half away from zero
+}
+
+namespace {
+struct MmaFragments {
+  const uint32_t* a;
+  const uint32_t* b;
+  const float* c;
+};
+float asFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+}  // namespace
+
+void mmaTf32(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
+  Block& blk = *tlBlock;
+  Warp& w = blk.warps[static_cast<size_t>(blk.current->warp)];
+  if (w.live != 0xffffffffu) fault("mma.sync needs a full warp of 32 threads");
+  // Each lane's fragments stay on its stack until the closing __syncwarp below.
+  const MmaFragments mine{a, b, c};
+  const uint64_t gen = w.gen;
+  warpExchange(0xffffffffu, toBits(&mine), -1, "mma.sync.m16n8k8.tf32");
+  const int slot = static_cast<int>(gen & 1);
+  float A[16][8], B[8][8], C[16][8];
+  for (int lane = 0; lane < 32; ++lane) {
+    const auto* f = fromBits<const MmaFragments*>(w.slots[slot][lane]);
+    const int g = lane / 4, t = lane % 4;
+    A[g][t] = asFloat(f->a[0]);
+    A[g + 8][t] = asFloat(f->a[1]);
+    A[g][t + 4] = asFloat(f->a[2]);
+    A[g + 8][t + 4] = asFloat(f->a[3]);
+    B[t][g] = asFloat(f->b[0]);
+    B[t + 4][g] = asFloat(f->b[1]);
+    C[g][2 * t] = f->c[0];
+    C[g][2 * t + 1] = f->c[1];
+    C[g + 8][2 * t] = f->c[2];
+    C[g + 8][2 * t + 1] = f->c[3];
+  }
+  const int lane = blk.current->lane, g = lane / 4, t = lane % 4;
+  const int rows[4] = {g, g, g + 8, g + 8}, cols[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
+  float out[4];
+  for (int q = 0; q < 4; ++q) {
+    float acc = C[rows[q]][cols[q]];
+    for (int k = 0; k < 8; ++k) acc = std::fma(A[rows[q]][k], B[k][cols[q]], acc);
+    out[q] = acc;
+  }
+  syncwarp(0xffffffffu);  // every lane has read every fragment
+  for (int q = 0; q < 4; ++q) d[q] = out[q];
+}
+
 void run(const char* name, dim3 grid, dim3 block, size_t shmem, KernelBody body, void* ctx) {
   const uint64_t threads = uint64_t{block.x} * block.y * block.z;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;

@@ -142,6 +142,18 @@ void* dynamicShared();
 // The detailed message of the last fault on this OS thread ("" if none).
 const char* lastFaultMessage();
 
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 across the 32 lanes of
+// the caller's warp, with the PTX ISA's fragment layout (groupID g = lane/4,
+// t = lane%4): a = A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4];
+// b = B[t][g], B[t+4][g]; c/d = C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1].
+// Each lane gathers every lane's fragments, forms D = A·B + C in k order
+// (fp32 fmaf; the products of tf32 inputs are exact in fp32), and keeps its
+// own four elements. Hardware may round the accumulation differently; tests
+// bound the difference, they do not expect bits.
+void mmaTf32(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]);
+// cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero.
+uint32_t roundTf32(float x);
+
 // Runs `body` as every thread of every block of the grid; a fault (barrier
 // divergence, bad configuration) becomes the stream's sticky launch error.
 using KernelBody = void (*)(void* ctx);
