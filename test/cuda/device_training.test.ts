@@ -38,6 +38,7 @@ const { copyInto, f32On, toHostF32 } = await import('../../lib/tensor/device.js'
 const { generate } = await import('../../lib/generate/generate.js');
 const { CharTokenizer } = await import('../../lib/tokenizer/char.js');
 const kernels = await import('../../lib/kernels/index.js');
+type CudaArray = import('../../lib/native.js').CudaArray;
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let scale = 0, diff = 0;
@@ -153,6 +154,22 @@ t.test('device memory: dispose() returns memory to the cache; exhaustion is a JS
   t.equal(err.code, 'ERR_LMKIT_CUDA');
   t.match(err.message, /CUDA out of memory: tried to allocate 4 MiB \(4194304 bytes\); lmkit holds \d+ MiB in live tensors, the device has 1 MiB free of 1 MiB/);
   t.equal(r.stderr, '');
+});
+
+t.test('device-memory entries reject bad arguments with a TypeError/RangeError naming them', { skip: missing }, async (t) => {
+  const { addon } = await import('../../lib/native.js');
+  const d = addon.cudaUpload(new Float32Array(4));
+  t.throws(() => addon.cudaAlloc('float64' as 'float32', 4, false), { name: 'TypeError', message: /cudaAlloc: expected one of 'float32', 'int32', 'uint8' for dtype/ });
+  t.throws(() => addon.cudaAlloc('float32', -1, false), { name: 'RangeError', message: /non-negative integer for length/ });
+  t.throws(() => addon.cudaAlloc('float32', 1.5, false), { name: 'RangeError' });
+  t.throws(() => addon.cudaUpload([1, 2] as unknown as Float32Array), { name: 'TypeError', message: /cudaUpload: expected a Float32Array/ });
+  t.throws(() => addon.cudaDownload(d, new Float32Array(3)), { name: 'TypeError', message: /host array of 4 float32 elements/ });
+  t.throws(() => addon.cudaDownload(d, new Int32Array(4)), { name: 'TypeError' });
+  t.throws(() => addon.cudaDownload(new Float32Array(4) as unknown as CudaArray, new Float32Array(4)), { name: 'TypeError', message: /expected a CudaArray for src/ });
+  t.throws(() => addon.cudaCopy(d, addon.cudaUpload(new Float32Array(5))), { name: 'RangeError', message: /dst is 4 float32, src is 5 float32/ });
+  t.throws(() => addon.cudaFill(addon.cudaUpload(new Int32Array(2)), 1), { name: 'TypeError' });
+  t.throws(() => d.subarray(2, 9), { name: 'RangeError', message: /not an integer range inside \[0, 4\)/ });
+  t.throws(() => new (addon.CudaArray as unknown as new () => CudaArray)(), { name: 'TypeError', message: /not constructible from JS/ });
 });
 
 t.test('a CUDA-side refusal surfaces as a JS error with the library\'s message', { skip: missing }, async (t) => {

@@ -55,7 +55,7 @@ t.test('every CUDA kernel (emulated) matches the CPU kernel', { skip: missing },
   assertLines(t, lines);
   // Every entry of the C ABI's kernel table was exercised.
   const names = lines.flatMap((l) => (l.check ? [l.check] : []));
-  const kernels = ['gemm ', 'elementwiseAdd', 'elementwiseMul', 'scale', 'fill', 'biasAdd', 'biasBackward', 'permute',
+  const kernels = ['gemm m=', 'gemm tf32 (tensor cores)', 'elementwiseAdd', 'elementwiseMul', 'scale', 'fill', 'biasAdd', 'biasBackward', 'permute',
     'embeddingForward', 'embeddingBackward', 'gelu forward', 'gelu backward', 'gelu(tanh)', 'silu forward', 'silu backward',
     'layerNorm', 'rmsNorm', 'softmaxCrossEntropy', 'tokenLogProbs', 'ppoLoss', 'valueLoss', 'adamwStep', 'clipGradNorm'];
   for (const k of kernels) t.ok(names.some((n) => n.startsWith(k)), `${k.trim()} was checked`);
