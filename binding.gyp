@@ -29,7 +29,9 @@
         "native/binding/bias.cpp",
         "native/binding/optimizer.cpp",
         "native/binding/permute.cpp",
-        "native/binding/elementwise.cpp"
+        "native/binding/elementwise.cpp",
+        "native/binding/cuda_backend.cpp",
+        "native/binding/device_array.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -40,7 +42,8 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags": ["-O3", "-fno-math-errno", "-ffp-contract=off", "-fvisibility=hidden"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=off", "-fexceptions", "-fvisibility=hidden"],
-      "ldflags": ["-pthread"]
+      "ldflags": ["-pthread"],
+      "libraries": ["-ldl"]
     }
   ]
 }

@@ -40,6 +40,15 @@ async function main() {
   }
 
   const lmkit = await loadLmkit(root, log);
+  if (opts.backend === 'cuda') {
+    const cuda = lmkit.backendInfo().cuda;
+    // Timings of the emulation library would measure the emulator, not a GPU.
+    const why = !cuda.available ? cuda.reason : cuda.device?.emulated ? 'the CUDA device is the CPU emulation library' : null;
+    if (why) {
+      process.stdout.write(`No CUDA GPU to benchmark here (${why}); skipping the CUDA benchmarks.\n`);
+      return 0;
+    }
+  }
   const options = { quick: opts.quick, threads: opts.threads, budgetMs: opts.quick ? 200 : 500 };
   for (const name of opts.suites) {
     const suite = await import(pathToFileURL(path.join(suitesDir, `${name}.mjs`)).href);

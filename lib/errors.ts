@@ -24,3 +24,6 @@ export class ShapeError extends LmkitError {}
 
 /** Training cannot go on (non-finite loss, nothing to resume). */
 export class TrainingError extends LmkitError {}
+
+/** A device is unavailable, or tensors of one operation sit on different devices. */
+export class DeviceError extends LmkitError {}

@@ -1,9 +1,13 @@
 // The public surface of lmkit.
 export * as kernels from './kernels/index.js';
-export { backendInfo, setNumThreads, numThreads, setCpuIsa } from './runtime.js';
-export type { BackendInfo, CpuInfo, CpuIsa } from './runtime.js';
+export {
+  backendInfo, setBackend, defaultDevice, setNumThreads, numThreads, setCpuIsa, cudaMemoryStats, cudaEmptyCache, cudaSynchronize,
+} from './runtime.js';
+export type { BackendInfo, CpuInfo, CpuIsa, CudaDeviceInfo, CudaMemoryStats, Device } from './runtime.js';
 
-export { LmkitError, CheckpointError, DataError, ConfigError, ShapeError, TrainingError } from './errors.js';
+export { LmkitError, CheckpointError, DataError, ConfigError, ShapeError, TrainingError, DeviceError } from './errors.js';
+export { toHost as toHostBuffer } from './tensor/device.js';
+export type { CudaArray, F32Buffer, I32Buffer } from './native.js';
 
 export { Tensor, tensor, intTensor, zeros, full } from './tensor/tensor.js';
 export type { DType, Shape } from './tensor/tensor.js';

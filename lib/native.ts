@@ -27,74 +27,135 @@ export interface CpuInfo {
   threads: number;
 }
 
+/** A typed view of CUDA device memory (the device twin of a typed array). */
+export interface CudaArray {
+  readonly length: number;
+  readonly dtype: 'float32' | 'int32' | 'uint8';
+  /** True after dispose(). */
+  readonly disposed: boolean;
+  /** Elements [begin, end) as a view of the same memory. */
+  subarray(begin?: number, end?: number): CudaArray;
+  /** Lets go of this view's memory now instead of at garbage collection. */
+  dispose(): void;
+}
+
+export interface CudaDeviceInfo {
+  name: string;
+  computeCapability: string;
+  multiprocessors: number;
+  totalMemory: number;
+  driverVersion: number;
+  runtimeVersion: number;
+  /** True for the CPU emulation library (tests). */
+  emulated: boolean;
+  /** SM clock in kHz (0 when unknown). */
+  clockKHz: number;
+}
+
+export interface CudaStatus {
+  available: boolean;
+  /** Why it is, or is not, available. */
+  reason: string;
+  /** The library that was opened, if any. */
+  library?: string;
+  device?: CudaDeviceInfo;
+}
+
+export interface CudaMemoryStats {
+  /** Bytes in live device buffers. */
+  allocatedBytes: number;
+  /** allocatedBytes plus the caching allocator's free blocks. */
+  reservedBytes: number;
+  peakAllocatedBytes: number;
+  allocations: number;
+  cacheHits: number;
+  deviceMallocs: number;
+}
+
+/** Float32 buffers of the kernel contract: host typed arrays or device arrays. */
+export type F32Buffer = Float32Array | CudaArray;
+export type I32Buffer = Int32Array | CudaArray;
+
 /** The addon's export table, one entry per native function. */
 export interface NativeAddon {
+  CudaArray: abstract new () => CudaArray;
+  cudaLoad(candidates: string[], explicitPath: boolean, disabledReason: string): CudaStatus;
+  cudaAlloc(dtype: 'float32' | 'int32' | 'uint8', length: number, zero: boolean): CudaArray;
+  cudaUpload(host: Float32Array | Int32Array | Uint8Array): CudaArray;
+  cudaDownload(src: CudaArray, dst: Float32Array | Int32Array | Uint8Array): void;
+  cudaCopy(dst: CudaArray, src: CudaArray): void;
+  cudaFill(dst: CudaArray, value: number): void;
+  cudaScale(x: CudaArray, out: CudaArray, alpha: number): void;
+  cudaMemoryStats(): CudaMemoryStats;
+  cudaEmptyCache(): void;
+  cudaSynchronize(): void;
+
   cpuInfo(): CpuInfo;
   setNumThreads(n: number): void;
   numThreads(): number;
   setCpuIsa(isa: string): void;
 
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void;
-  gemmBatched(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmBatchedOptions): void;
+  gemm(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmOptions): void;
+  gemmBatched(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmBatchedOptions): void;
 
   attentionForward(
-    q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+    q: F32Buffer, k: F32Buffer, v: F32Buffer, out: F32Buffer, lse: F32Buffer,
     opts: AttentionOptions,
   ): void;
   attentionBackward(
-    dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array,
-    lse: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, opts: AttentionOptions,
+    dout: F32Buffer, q: F32Buffer, k: F32Buffer, v: F32Buffer, out: F32Buffer,
+    lse: F32Buffer, dq: F32Buffer, dk: F32Buffer, dv: F32Buffer, opts: AttentionOptions,
   ): void;
   layerNormForward(
-    x: Float32Array, weight: Float32Array, bias: Float32Array,
-    out: Float32Array, mean: Float32Array, rstd: Float32Array, opts: LayerNormOptions,
+    x: F32Buffer, weight: F32Buffer, bias: F32Buffer,
+    out: F32Buffer, mean: F32Buffer, rstd: F32Buffer, opts: LayerNormOptions,
   ): void;
   layerNormBackward(
-    dout: Float32Array, x: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array,
-    dx: Float32Array, dweight: Float32Array, dbias: Float32Array, opts: NormShape,
+    dout: F32Buffer, x: F32Buffer, weight: F32Buffer, mean: F32Buffer, rstd: F32Buffer,
+    dx: F32Buffer, dweight: F32Buffer, dbias: F32Buffer, opts: NormShape,
   ): void;
-  rmsNormForward(x: Float32Array, weight: Float32Array, out: Float32Array, rstd: Float32Array, opts: RmsNormOptions): void;
+  rmsNormForward(x: F32Buffer, weight: F32Buffer, out: F32Buffer, rstd: F32Buffer, opts: RmsNormOptions): void;
   rmsNormBackward(
-    dout: Float32Array, x: Float32Array, weight: Float32Array, rstd: Float32Array,
-    dx: Float32Array, dweight: Float32Array, opts: NormShape,
+    dout: F32Buffer, x: F32Buffer, weight: F32Buffer, rstd: F32Buffer,
+    dx: F32Buffer, dweight: F32Buffer, opts: NormShape,
   ): void;
 
   softmaxCrossEntropy(
-    logits: Float32Array, targets: Int32Array, dlogits: Float32Array | null, opts: CrossEntropyOptions,
+    logits: F32Buffer, targets: I32Buffer, dlogits: F32Buffer | null, opts: CrossEntropyOptions,
   ): CrossEntropyResult;
   tokenLogProbs(
-    logits: Float32Array, targets: Int32Array, logp: Float32Array, entropy: Float32Array | null, opts: RowsShape,
+    logits: F32Buffer, targets: I32Buffer, logp: F32Buffer, entropy: F32Buffer | null, opts: RowsShape,
   ): void;
   tokenLogProbsBackward(
-    logits: Float32Array, targets: Int32Array, dlogp: Float32Array, dentropy: Float32Array | null,
-    dlogits: Float32Array, opts: RowsShape,
+    logits: F32Buffer, targets: I32Buffer, dlogp: F32Buffer, dentropy: F32Buffer | null,
+    dlogits: F32Buffer, opts: RowsShape,
   ): void;
 
-  geluForward(x: Float32Array, out: Float32Array, opts: GeluOptions): void;
-  geluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array, opts: GeluOptions): void;
-  siluForward(x: Float32Array, out: Float32Array): void;
-  siluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array): void;
+  geluForward(x: F32Buffer, out: F32Buffer, opts: GeluOptions): void;
+  geluBackward(dout: F32Buffer, x: F32Buffer, dx: F32Buffer, opts: GeluOptions): void;
+  siluForward(x: F32Buffer, out: F32Buffer): void;
+  siluBackward(dout: F32Buffer, x: F32Buffer, dx: F32Buffer): void;
   ppoLoss(
-    logp: Float32Array, oldLogp: Float32Array, refLogp: Float32Array | null, advantages: Float32Array,
-    mask: Float32Array, dlogp: Float32Array, opts: PpoLossOptions,
+    logp: F32Buffer, oldLogp: F32Buffer, refLogp: F32Buffer | null, advantages: F32Buffer,
+    mask: F32Buffer, dlogp: F32Buffer, opts: PpoLossOptions,
   ): PpoStats;
   valueLoss(
-    values: Float32Array, oldValues: Float32Array, returns: Float32Array, mask: Float32Array,
-    dvalues: Float32Array, opts: ValueLossOptions,
+    values: F32Buffer, oldValues: F32Buffer, returns: F32Buffer, mask: F32Buffer,
+    dvalues: F32Buffer, opts: ValueLossOptions,
   ): ValueLossStats;
 
-  embeddingForward(ids: Int32Array, weight: Float32Array, out: Float32Array, opts: EmbeddingOptions): void;
-  embeddingBackward(ids: Int32Array, dout: Float32Array, dweight: Float32Array, opts: EmbeddingOptions): void;
+  embeddingForward(ids: I32Buffer, weight: F32Buffer, out: F32Buffer, opts: EmbeddingOptions): void;
+  embeddingBackward(ids: I32Buffer, dout: F32Buffer, dweight: F32Buffer, opts: EmbeddingOptions): void;
 
-  biasAdd(x: Float32Array, bias: Float32Array, opts: BiasOptions): void;
-  biasBackward(dout: Float32Array, dbias: Float32Array, opts: BiasOptions): void;
+  biasAdd(x: F32Buffer, bias: F32Buffer, opts: BiasOptions): void;
+  biasBackward(dout: F32Buffer, dbias: F32Buffer, opts: BiasOptions): void;
 
-  adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, opts: AdamWOptions): void;
-  clipGradNorm(grads: Float32Array[], opts: ClipGradNormOptions): number;
+  adamwStep(param: F32Buffer, grad: F32Buffer, m: F32Buffer, v: F32Buffer, opts: AdamWOptions): void;
+  clipGradNorm(grads: F32Buffer[], opts: ClipGradNormOptions): number;
 
-  permute(x: Float32Array, out: Float32Array, opts: PermuteOptions): void;
-  elementwiseAdd(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  elementwiseMul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  permute(x: F32Buffer, out: F32Buffer, opts: PermuteOptions): void;
+  elementwiseAdd(a: F32Buffer, b: F32Buffer, out: F32Buffer): void;
+  elementwiseMul(a: F32Buffer, b: F32Buffer, out: F32Buffer): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -6,4 +6,5 @@ export function parseArgs(argv: string[]): {
   threads: number;
   out: string | null;
   help: boolean;
+  backend: 'cpu' | 'cuda';
 };

@@ -1,12 +1,14 @@
 // Command line of `npm run bench [-- suite...] [--quick] [--threads N] [--out FILE]`.
 import os from 'node:os';
 
-export const USAGE = `usage: npm run bench -- [suite...] [--quick] [--threads N] [--out FILE]
+export const USAGE = `usage: npm run bench -- [suite...] [--quick] [--threads N] [--out FILE] [--backend cpu|cuda]
 
   suite        one or more of the files in bench/suites/ (default: kernels)
   --quick      fewer and smaller cases, shorter timing budget (about 1 minute)
   --threads N  threads for lmkit, OpenBLAS and PyTorch (default: ${os.availableParallelism()}, the usable cores)
-  --out FILE   results JSON path (one suite only; default bench/results/<date>-<suite>.json)`;
+  --out FILE   results JSON path (one suite only; default bench/results/<date>-<suite>.json)
+  --backend B  cpu (default) or cuda: the CUDA suite (GEMM vs the device's fp32 peak, kernels vs
+               lmkit's CPU); without a CUDA GPU it says why and skips`;
 
 export class UsageError extends Error {}
 
@@ -15,7 +17,7 @@ export class UsageError extends Error {}
  * @returns {{suites: string[], quick: boolean, threads: number, out: string | null, help: boolean}}
  */
 export function parseArgs(argv) {
-  const opts = { suites: [], quick: false, threads: os.availableParallelism(), out: null, help: false };
+  const opts = { suites: [], quick: false, threads: os.availableParallelism(), out: null, help: false, backend: 'cpu' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -32,10 +34,15 @@ export function parseArgs(argv) {
         throw new UsageError(`Expected an integer 1..256 for --threads but received ${v}`);
       opts.threads = n;
     } else if (arg === '--out' || arg.startsWith('--out=')) opts.out = value();
+    else if (arg === '--backend' || arg.startsWith('--backend=')) {
+      const v = value();
+      if (v !== 'cpu' && v !== 'cuda') throw new UsageError(`Expected cpu or cuda for --backend but received ${v}`);
+      opts.backend = v;
+    }
     else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}`);
     else opts.suites.push(arg);
   }
-  if (opts.suites.length === 0) opts.suites.push('kernels');
+  if (opts.suites.length === 0) opts.suites.push(opts.backend === 'cuda' ? 'cuda' : 'kernels');
   if (opts.out && opts.suites.length > 1) throw new UsageError('--out takes one suite, got ' + opts.suites.join(', '));
   return opts;
 }

@@ -7,6 +7,7 @@ import type { LayerKvCache } from '../nn/attention.js';
 import type { DecoderLM } from '../models/decoder.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
+import { cloneF32, copyInto, toHostF32 } from '../tensor/device.js';
 
 /** What a decoding loop needs from a model: next-token logits, row by row. */
 export interface DecodeSession {
@@ -49,8 +50,9 @@ export function reorderCache(caches: readonly LayerKvCache[], src: Int32Array): 
     const rowSize = c.k.length / c.batch;
     if (src.every((s, i) => s === i)) return;
     for (const buf of [c.k, c.v]) {
-      const old = buf.slice();
-      for (let i = 0; i < c.batch; i++) buf.set(old.subarray(src[i]! * rowSize, (src[i]! + 1) * rowSize), i * rowSize);
+      const old = cloneF32(buf);
+      for (let i = 0; i < c.batch; i++)
+        copyInto(buf.subarray(i * rowSize, (i + 1) * rowSize), old.subarray(src[i]! * rowSize, (src[i]! + 1) * rowSize));
     }
     const lengths = c.lengths.slice();
     for (let i = 0; i < c.batch; i++) c.lengths[i] = lengths[src[i]!]!;
@@ -74,7 +76,8 @@ export function decoderSession(model: DecoderLM, capacity: number): SessionFacto
     noGrad(() => {
       prompts.forEach((prompt, b) => {
         const rowCache = caches!.map((c) => c.row(b));
-        const out = model.forward(new Tensor(Int32Array.from(prompt), [1, prompt.length]), { cache: rowCache }).f32(); // (1, T, V)
+        // Logits come to the host for sampling, whatever device the model is on.
+        const out = toHostF32(model.forward(new Tensor(Int32Array.from(prompt), [1, prompt.length]), { cache: rowCache }).f32Buffer()); // (1, T, V)
         logits.set(out.subarray(out.length - V), b * V); // the last position's row
       });
     });
@@ -87,7 +90,7 @@ export function decoderSession(model: DecoderLM, capacity: number): SessionFacto
       rows,
       step(tokens) {
         const c = live();
-        return noGrad(() => model.forward(new Tensor(tokens, [rows, 1]), { cache: c })).f32(); // (rows, 1, V)
+        return toHostF32(noGrad(() => model.forward(new Tensor(tokens, [rows, 1]), { cache: c })).f32Buffer()); // (rows, 1, V)
       },
       reorder(src) {
         reorderCache(live(), src);

@@ -1,7 +1,7 @@
 // GELU and SiLU, elementwise on Float32Arrays. In place is allowed: out may be
 // the same array (same range) as x, and dx the same as dout or x; partially
 // overlapping views are rejected.
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface GeluOptions {
   /** PyTorch's `approximate`: 'none' = x·Φ(x) (default), 'tanh' = GPT-2's gelu_new. */
@@ -9,26 +9,26 @@ export interface GeluOptions {
 }
 
 /** out = gelu(x); out.length must equal x.length. */
-export function geluForward(x: Float32Array, out: Float32Array, opts: GeluOptions = {}): void {
+export function geluForward(x: F32Buffer, out: F32Buffer, opts: GeluOptions = {}): void {
   addon.geluForward(x, out, opts);
 }
 
 /** dx = dout·gelu'(x). */
 export function geluBackward(
-  dout: Float32Array,
-  x: Float32Array,
-  dx: Float32Array,
+  dout: F32Buffer,
+  x: F32Buffer,
+  dx: F32Buffer,
   opts: GeluOptions = {},
 ): void {
   addon.geluBackward(dout, x, dx, opts);
 }
 
 /** out = x·sigmoid(x). */
-export function siluForward(x: Float32Array, out: Float32Array): void {
+export function siluForward(x: F32Buffer, out: F32Buffer): void {
   addon.siluForward(x, out);
 }
 
 /** dx = dout·silu'(x). */
-export function siluBackward(dout: Float32Array, x: Float32Array, dx: Float32Array): void {
+export function siluBackward(dout: F32Buffer, x: F32Buffer, dx: F32Buffer): void {
   addon.siluBackward(dout, x, dx);
 }

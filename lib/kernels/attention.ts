@@ -1,7 +1,7 @@
 // Fused attention entry points (FlashAttention-style, memory O(T·d)) on
 // row-major Float32Arrays: q/out [batch, heads, tq, headDim],
 // k/v [batch, heads, tk, headDim], lse [batch, heads, tq].
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface AttentionOptions {
   batch: number;
@@ -30,11 +30,11 @@ export interface AttentionOptions {
  * masked row gets out = 0 and lse = −Infinity.
  */
 export function attentionForward(
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  out: Float32Array,
-  lse: Float32Array,
+  q: F32Buffer,
+  k: F32Buffer,
+  v: F32Buffer,
+  out: F32Buffer,
+  lse: F32Buffer,
   opts: AttentionOptions,
 ): void {
   addon.attentionForward(q, k, v, out, lse, opts);
@@ -45,15 +45,15 @@ export function attentionForward(
  * out and lse. dq, dk and dv are overwritten (not accumulated).
  */
 export function attentionBackward(
-  dout: Float32Array,
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  out: Float32Array,
-  lse: Float32Array,
-  dq: Float32Array,
-  dk: Float32Array,
-  dv: Float32Array,
+  dout: F32Buffer,
+  q: F32Buffer,
+  k: F32Buffer,
+  v: F32Buffer,
+  out: F32Buffer,
+  lse: F32Buffer,
+  dq: F32Buffer,
+  dk: F32Buffer,
+  dv: F32Buffer,
   opts: AttentionOptions,
 ): void {
   addon.attentionBackward(dout, q, k, v, out, lse, dq, dk, dv, opts);

@@ -1,5 +1,5 @@
 // Bias add over rows and its backward (column sums).
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface BiasOptions {
   rows: number;
@@ -8,11 +8,11 @@ export interface BiasOptions {
 }
 
 /** x[r, :] += bias, in place. */
-export function biasAdd(x: Float32Array, bias: Float32Array, opts: BiasOptions): void {
+export function biasAdd(x: F32Buffer, bias: F32Buffer, opts: BiasOptions): void {
   addon.biasAdd(x, bias, opts);
 }
 
 /** dbias += Σ_r dout[r, :] (accumulates, summed in double, deterministic). */
-export function biasBackward(dout: Float32Array, dbias: Float32Array, opts: BiasOptions): void {
+export function biasBackward(dout: F32Buffer, dbias: F32Buffer, opts: BiasOptions): void {
   addon.biasBackward(dout, dbias, opts);
 }

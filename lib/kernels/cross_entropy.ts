@@ -1,6 +1,6 @@
 // Fused softmax cross-entropy and token log-probs over rows of vocab logits
 // (row-major [rows, vocab] Float32Array, Int32Array targets [rows]).
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface RowsShape {
   /** Rows (tokens); may be 0. */
@@ -31,9 +31,9 @@ export interface CrossEntropyResult {
  * ignored rows). Targets must be in [0, vocab) or equal ignoreIndex.
  */
 export function softmaxCrossEntropy(
-  logits: Float32Array,
-  targets: Int32Array,
-  dlogits: Float32Array | null,
+  logits: F32Buffer,
+  targets: I32Buffer,
+  dlogits: F32Buffer | null,
   opts: CrossEntropyOptions,
 ): CrossEntropyResult {
   return addon.softmaxCrossEntropy(logits, targets, dlogits, opts);
@@ -44,10 +44,10 @@ export function softmaxCrossEntropy(
  * −Σ p·log p of row r. Targets must be in [0, vocab).
  */
 export function tokenLogProbs(
-  logits: Float32Array,
-  targets: Int32Array,
-  logp: Float32Array,
-  entropy: Float32Array | null,
+  logits: F32Buffer,
+  targets: I32Buffer,
+  logp: F32Buffer,
+  entropy: F32Buffer | null,
   opts: RowsShape,
 ): void {
   addon.tokenLogProbs(logits, targets, logp, entropy, opts);
@@ -55,11 +55,11 @@ export function tokenLogProbs(
 
 /** Overwrites dlogits with dlogp·∂logp/∂logits + dentropy·∂entropy/∂logits. */
 export function tokenLogProbsBackward(
-  logits: Float32Array,
-  targets: Int32Array,
-  dlogp: Float32Array,
-  dentropy: Float32Array | null,
-  dlogits: Float32Array,
+  logits: F32Buffer,
+  targets: I32Buffer,
+  dlogp: F32Buffer,
+  dentropy: F32Buffer | null,
+  dlogits: F32Buffer,
   opts: RowsShape,
 ): void {
   addon.tokenLogProbsBackward(logits, targets, dlogp, dentropy, dlogits, opts);

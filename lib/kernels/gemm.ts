@@ -1,5 +1,5 @@
 // GEMM entry points: C = alpha·op(A)·op(B) + beta·C on row-major Float32Arrays.
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface GemmOptions {
   /** Rows of op(A) and C. */
@@ -15,6 +15,12 @@ export interface GemmOptions {
   alpha?: number;
   /** 0 (default) ignores the old contents of C, NaN included. */
   beta?: number;
+  /**
+   * CUDA buffers only: run on tensor cores with A and B rounded to tf32
+   * (10-bit mantissa, ~1e-3 relative error), like PyTorch's allow_tf32.
+   * Default false (fp32). The CPU always computes in fp32.
+   */
+  allowTf32?: boolean;
 }
 
 export interface GemmBatchedOptions extends GemmOptions {
@@ -27,15 +33,15 @@ export interface GemmBatchedOptions extends GemmOptions {
 }
 
 /** C[m×n] = alpha·op(A)·op(B) + beta·C. */
-export function gemm(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmOptions): void {
+export function gemm(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmOptions): void {
   addon.gemm(a, b, c, opts);
 }
 
 /** `batch` independent GEMMs over strided matrices. */
 export function gemmBatched(
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
+  a: F32Buffer,
+  b: F32Buffer,
+  c: F32Buffer,
   opts: GemmBatchedOptions,
 ): void {
   addon.gemmBatched(a, b, c, opts);

@@ -1,5 +1,5 @@
 // LayerNorm and RMSNorm over the last dim of row-major [rows, cols] Float32Arrays.
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface NormShape {
   /** Rows normalized independently (may be 0). */
@@ -23,12 +23,12 @@ export interface RmsNormOptions extends NormShape {
  * for the backward pass. Outputs must not overlap inputs.
  */
 export function layerNormForward(
-  x: Float32Array,
-  weight: Float32Array,
-  bias: Float32Array,
-  out: Float32Array,
-  mean: Float32Array,
-  rstd: Float32Array,
+  x: F32Buffer,
+  weight: F32Buffer,
+  bias: F32Buffer,
+  out: F32Buffer,
+  mean: F32Buffer,
+  rstd: F32Buffer,
   opts: LayerNormOptions,
 ): void {
   addon.layerNormForward(x, weight, bias, out, mean, rstd, opts);
@@ -36,14 +36,14 @@ export function layerNormForward(
 
 /** Overwrites dx; ADDS into dweight and dbias (parameter gradients accumulate). */
 export function layerNormBackward(
-  dout: Float32Array,
-  x: Float32Array,
-  weight: Float32Array,
-  mean: Float32Array,
-  rstd: Float32Array,
-  dx: Float32Array,
-  dweight: Float32Array,
-  dbias: Float32Array,
+  dout: F32Buffer,
+  x: F32Buffer,
+  weight: F32Buffer,
+  mean: F32Buffer,
+  rstd: F32Buffer,
+  dx: F32Buffer,
+  dweight: F32Buffer,
+  dbias: F32Buffer,
   opts: NormShape,
 ): void {
   addon.layerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, opts);
@@ -51,10 +51,10 @@ export function layerNormBackward(
 
 /** RMSNorm (LLaMA): out = x·rstd·weight, rstd = 1/sqrt(mean(x²) + eps), saved [rows]. */
 export function rmsNormForward(
-  x: Float32Array,
-  weight: Float32Array,
-  out: Float32Array,
-  rstd: Float32Array,
+  x: F32Buffer,
+  weight: F32Buffer,
+  out: F32Buffer,
+  rstd: F32Buffer,
   opts: RmsNormOptions,
 ): void {
   addon.rmsNormForward(x, weight, out, rstd, opts);
@@ -62,12 +62,12 @@ export function rmsNormForward(
 
 /** Overwrites dx; ADDS into dweight. */
 export function rmsNormBackward(
-  dout: Float32Array,
-  x: Float32Array,
-  weight: Float32Array,
-  rstd: Float32Array,
-  dx: Float32Array,
-  dweight: Float32Array,
+  dout: F32Buffer,
+  x: F32Buffer,
+  weight: F32Buffer,
+  rstd: F32Buffer,
+  dx: F32Buffer,
+  dweight: F32Buffer,
   opts: NormShape,
 ): void {
   addon.rmsNormBackward(dout, x, weight, rstd, dx, dweight, opts);

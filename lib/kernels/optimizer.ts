@@ -1,6 +1,6 @@
 // Optimizer kernels: one AdamW step (torch.optim.AdamW's arithmetic) and
 // global gradient-norm clipping (torch.nn.utils.clip_grad_norm_).
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface AdamWOptions {
   /** Learning rate (≥ 0). */
@@ -25,7 +25,7 @@ export interface ClipGradNormOptions {
 }
 
 /** One AdamW step, updating param, m and v in place. */
-export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, opts: AdamWOptions): void {
+export function adamwStep(param: F32Buffer, grad: F32Buffer, m: F32Buffer, v: F32Buffer, opts: AdamWOptions): void {
   addon.adamwStep(param, grad, m, v, opts);
 }
 
@@ -34,6 +34,6 @@ export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Arr
  * the global L2 norm over all of them. Returns the norm before clipping; a
  * non-finite norm is returned as is and nothing is scaled (skip the step).
  */
-export function clipGradNorm(grads: Float32Array[], opts: ClipGradNormOptions): number {
+export function clipGradNorm(grads: F32Buffer[], opts: ClipGradNormOptions): number {
   return addon.clipGradNorm(grads, opts);
 }

@@ -1,5 +1,5 @@
 // Axis permutation of a contiguous float32 tensor (a strided copy).
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export interface PermuteOptions {
   /** Shape of x (at most 8 axes). */
@@ -9,6 +9,6 @@ export interface PermuteOptions {
 }
 
 /** out = x.permute(perm): out.shape[k] = shape[perm[k]]. out must not overlap x. */
-export function permute(x: Float32Array, out: Float32Array, opts: PermuteOptions): void {
+export function permute(x: F32Buffer, out: F32Buffer, opts: PermuteOptions): void {
   addon.permute(x, out, opts);
 }

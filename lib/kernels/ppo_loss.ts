@@ -1,6 +1,6 @@
 // PPO losses (SPEC §2): the clipped policy surrogate with a KL penalty and the
 // clipped value loss, each a fused forward + gradient over [rows, cols] tokens.
-import { addon } from '../native.js';
+import { addon, type F32Buffer, type I32Buffer } from '../native.js';
 
 export type KlMode = 'k1' | 'k3';
 
@@ -48,12 +48,12 @@ export interface ValueLossStats {
  * token propagates to the loss. refLogp may be null when klCoef = 0.
  */
 export function ppoLoss(
-  logp: Float32Array,
-  oldLogp: Float32Array,
-  refLogp: Float32Array | null,
-  advantages: Float32Array,
-  mask: Float32Array,
-  dlogp: Float32Array,
+  logp: F32Buffer,
+  oldLogp: F32Buffer,
+  refLogp: F32Buffer | null,
+  advantages: F32Buffer,
+  mask: F32Buffer,
+  dlogp: F32Buffer,
   opts: PpoLossOptions,
 ): PpoStats {
   return addon.ppoLoss(logp, oldLogp, refLogp, advantages, mask, dlogp, opts);
@@ -61,11 +61,11 @@ export function ppoLoss(
 
 /** Clipped value loss; writes dvalues = ∂loss/∂values. */
 export function valueLoss(
-  values: Float32Array,
-  oldValues: Float32Array,
-  returns: Float32Array,
-  mask: Float32Array,
-  dvalues: Float32Array,
+  values: F32Buffer,
+  oldValues: F32Buffer,
+  returns: F32Buffer,
+  mask: F32Buffer,
+  dvalues: F32Buffer,
   opts: ValueLossOptions,
 ): ValueLossStats {
   return addon.valueLoss(values, oldValues, returns, mask, dvalues, opts);

@@ -16,6 +16,7 @@ import { crossEntropy } from '../tensor/ops/loss.js';
 import { ropeTables, type RopeTables } from '../tensor/ops/rope.js';
 import { Random } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import { zerosF32 } from '../tensor/device.js';
 import { decoderConfig, type DecoderConfig } from './decoder_config.js';
 
 class DecoderTransformer extends Module {
@@ -103,9 +104,10 @@ export class DecoderLM extends Module {
     return crossEntropy(this.forward(ids), targets);
   }
 
-  /** Empty per-layer KV caches for `batch` sequences of up to `capacity` tokens. */
+  /** Empty per-layer KV caches for `batch` sequences of up to `capacity` tokens, on the model's device. */
   createCache(batch: number, capacity = this.config.n_positions): LayerKvCache[] {
     const size = batch * this.config.n_head * capacity * (this.config.n_embd / this.config.n_head);
-    return this.transformer.h.map(() => new LayerKvCache(new Float32Array(size), new Float32Array(size), batch, capacity));
+    const device = this.device;
+    return this.transformer.h.map(() => new LayerKvCache(zerosF32(device, size), zerosF32(device, size), batch, capacity));
   }
 }

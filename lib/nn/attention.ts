@@ -8,6 +8,7 @@ import { attention, packedAttention, type AttentionMask } from '../tensor/ops/at
 import { applyRope, type RopeTables } from '../tensor/ops/rope.js';
 import { narrow, permute, reshape } from '../tensor/ops/shape.js';
 import type { Random } from '../tensor/random.js';
+import { copyInto, type F32Buffer } from '../tensor/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -21,8 +22,8 @@ export class LayerKvCache {
   readonly lengths: Int32Array;
 
   constructor(
-    readonly k: Float32Array,
-    readonly v: Float32Array,
+    readonly k: F32Buffer,
+    readonly v: F32Buffer,
     readonly batch: number,
     readonly capacity: number,
     lengths?: Int32Array,
@@ -113,11 +114,13 @@ export class MultiHeadAttention extends Module {
     const longest = cache.lengths.reduce((a, n) => Math.max(a, n), 0);
     if (longest + T > cache.capacity)
       throw new ShapeError('SHAPE_INVALID', `attention cache: ${longest} cached + ${T} new tokens exceed its capacity ${cache.capacity}`);
-    const kd = k.f32(), vd = v.f32();
+    const kd = k.f32Buffer(), vd = v.f32Buffer();
+    if (kd instanceof Float32Array !== cache.k instanceof Float32Array)
+      throw new ShapeError('SHAPE_MISMATCH', `attention cache: the cache is on ${cache.k instanceof Float32Array ? 'cpu' : 'cuda'} but the keys are on ${k.device}; create the cache after moving the model`);
     for (let bh = 0; bh < B * NH; bh++) {
       const dst = (bh * cache.capacity + cache.lengths[Math.floor(bh / NH)]!) * HS;
-      cache.k.set(kd.subarray(bh * T * HS, (bh + 1) * T * HS), dst);
-      cache.v.set(vd.subarray(bh * T * HS, (bh + 1) * T * HS), dst);
+      copyInto(cache.k.subarray(dst, dst + T * HS), kd.subarray(bh * T * HS, (bh + 1) * T * HS));
+      copyInto(cache.v.subarray(dst, dst + T * HS), vd.subarray(bh * T * HS, (bh + 1) * T * HS));
     }
     const kvLen = mask.kvLen ?? cache.lengths.map((n) => n + T);
     const shape = [B, NH, cache.capacity, HS];

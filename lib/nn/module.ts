@@ -2,7 +2,7 @@
 // found by walking the module's own fields (like PyTorch's registration, with
 // no registration calls), and named with dotted paths in field order, e.g.
 // "h.0.attn.c_attn.weight" — the names checkpoints are written with.
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type Device } from '../tensor/tensor.js';
 
 export abstract class Module {
   /** Dropout and similar layers behave differently in training. */
@@ -54,8 +54,32 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Moves every tensor of this module and its sub-modules (parameters and
+   * constant buffers) to `device`, in place, so tied weights stay tied; drops
+   * their gradients. Create optimizers after moving (their moments live on
+   * the parameters' device).
+   */
+  to(device: Device): this {
+    const seen = new Set<unknown>();
+    const visit = (value: unknown): void => {
+      if (seen.has(value)) return;
+      seen.add(value);
+      if (value instanceof Tensor) value.moveTo(device);
+      else if (value instanceof Module) for (const child of Object.values(value)) visit(child);
+      else if (Array.isArray(value)) value.forEach(visit);
+    };
+    visit(this);
+    return this;
+  }
+
+  /** The device of the first parameter ('cpu' for a module without any). */
+  get device(): Device {
+    return this.parameters()[0]?.device ?? 'cpu';
+  }
+
   /** Clears the gradients of every parameter. */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.gradBuffer = null;
   }
 }

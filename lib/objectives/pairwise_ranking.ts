@@ -7,6 +7,7 @@
 import { DataError } from '../errors.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
+import { scalarOf } from '../tensor/device.js';
 
 /** Checks that `ranking` is a permutation of 0..K−1 with K ≥ 2; `where` names the record in errors. */
 export function checkRanking(ranking: readonly number[], responses: number, where: string): void {
@@ -67,7 +68,8 @@ export function pairwiseRankingLoss(rewards: Tensor, winners: Int32Array, losers
         grad[winners[p]!] -= s;
         grad[losers[p]!] += s;
       }
-      return [Float32Array.from(grad, (v) => v * g[0]!)];
+      const scale = scalarOf(g);
+      return [Float32Array.from(grad, (v) => v * scale)];
     });
   return out;
 }

@@ -3,6 +3,7 @@
 // norm weights and embeddings (every tensor with fewer than 2 dims, and the
 // embedding tables), as GPT-2-era training recipes do.
 import { adamwStep, clipGradNorm } from '../kernels/index.js';
+import { f32On, toHostF32, zerosF32, type F32Buffer } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface AdamWConfig {
@@ -27,12 +28,13 @@ export interface AdamWState {
 export class AdamW {
   readonly config: AdamWConfig;
   private stepCount = 0;
-  private readonly slots: { name: string; param: Tensor; m: Float32Array; v: Float32Array; decay: boolean }[];
+  // Moments live on each parameter's device (create the optimizer after moving the model).
+  private readonly slots: { name: string; param: Tensor; m: F32Buffer; v: F32Buffer; decay: boolean }[];
 
   constructor(namedParams: [string, Tensor][], config: Partial<AdamWConfig> = {}) {
     this.config = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decays: defaultDecays, ...config };
     this.slots = namedParams.map(([name, param]) => ({
-      name, param, m: new Float32Array(param.size), v: new Float32Array(param.size), decay: this.config.decays(name, param),
+      name, param, m: zerosF32(param.device, param.size), v: zerosF32(param.device, param.size), decay: this.config.decays(name, param),
     }));
   }
 
@@ -51,7 +53,7 @@ export class AdamW {
    * returns the norm before clipping (non-finite when a gradient is).
    */
   clipGradNorm(maxNorm: number): number {
-    const grads = this.slots.flatMap((s) => (s.param.grad ? [s.param.grad] : []));
+    const grads = this.slots.flatMap((s) => (s.param.gradBuffer ? [s.param.gradBuffer] : []));
     return clipGradNorm(grads, { maxNorm: Number.isFinite(maxNorm) ? maxNorm : 3.4e38 });
   }
 
@@ -60,22 +62,23 @@ export class AdamW {
     this.stepCount++;
     const c = this.config;
     for (const s of this.slots) {
-      if (!s.param.grad) continue;
-      adamwStep(s.param.f32(s.name), s.param.grad, s.m, s.v, {
+      if (!s.param.gradBuffer) continue;
+      adamwStep(s.param.f32Buffer(s.name), s.param.gradBuffer, s.m, s.v, {
         lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: s.decay ? c.weightDecay : 0, step: this.stepCount,
       });
     }
   }
 
   zeroGrad(): void {
-    for (const s of this.slots) s.param.grad = null;
+    for (const s of this.slots) s.param.gradBuffer = null;
   }
 
   state(): AdamWState {
     const m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
     for (const s of this.slots) {
-      m[s.name] = s.m.slice();
-      v[s.name] = s.v.slice();
+      // Host copies (a checkpoint is written from these).
+      m[s.name] = s.m instanceof Float32Array ? s.m.slice() : toHostF32(s.m);
+      v[s.name] = s.v instanceof Float32Array ? s.v.slice() : toHostF32(s.v);
     }
     return { step: this.stepCount, m, v };
   }
@@ -85,8 +88,13 @@ export class AdamW {
       const m = state.m[s.name], v = state.v[s.name];
       if (!m || !v || m.length !== s.m.length || v.length !== s.v.length)
         throw new RangeError(`${source}: moments for ${s.name} are missing or have the wrong size (expected ${s.m.length})`);
-      s.m.set(m);
-      s.v.set(v);
+      if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
+        s.m.set(m);
+        s.v.set(v);
+      } else {
+        s.m = f32On(m, 'cuda');
+        s.v = f32On(v, 'cuda');
+      }
     }
     this.stepCount = state.step;
   }

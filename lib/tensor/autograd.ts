@@ -4,6 +4,7 @@
 // freed as it is walked, so saved activations are released deterministically
 // at the end of every step instead of waiting for the GC to notice them.
 import { ShapeError } from '../errors.js';
+import { cloneF32, f32On, zerosF32, type F32Buffer } from './device.js';
 import { Tensor } from './tensor.js';
 import { addInto } from './vec.js';
 
@@ -14,10 +15,11 @@ import { addInto } from './vec.js';
  */
 export interface SegmentGrad {
   offset: number;
-  values: Float32Array;
+  values: F32Buffer;
 }
 
-export type InputGrad = Float32Array | SegmentGrad | null;
+/** Gradients live on their tensor's device: typed arrays on 'cpu', CudaArrays on 'cuda'. */
+export type InputGrad = F32Buffer | SegmentGrad | null;
 
 export interface GradFn {
   /** Op name, for error messages. */
@@ -28,7 +30,7 @@ export interface GradFn {
    * gradOut itself (the walk hands it on without a copy) but must not write
    * into it.
    */
-  backward: ((gradOut: Float32Array) => InputGrad[]) | null;
+  backward: ((gradOut: F32Buffer) => InputGrad[]) | null;
 }
 
 let gradEnabled = true;
@@ -58,21 +60,25 @@ export function record(
   out: Tensor,
   name: string,
   inputs: Tensor[],
-  backward: (gradOut: Float32Array) => InputGrad[],
+  backward: (gradOut: F32Buffer) => InputGrad[],
 ): Tensor {
   out.gradFn = { name, inputs, backward };
   return out;
 }
 
-function accumulate(target: Float32Array, add: Float32Array): void {
+function accumulate(target: F32Buffer, add: F32Buffer): void {
   addInto(target, target, add);
+}
+
+function isSegment(g: InputGrad): g is SegmentGrad {
+  return g !== null && 'offset' in g && 'values' in g;
 }
 
 /**
  * Back-propagates from `root` (a scalar unless gradOut is given), accumulating
  * into .grad of every leaf with requiresGrad. Frees the graph.
  */
-export function backward(root: Tensor, gradOut?: Float32Array): void {
+export function backward(root: Tensor, gradOut?: F32Buffer): void {
   if (!gradOut && root.size !== 1)
     throw new ShapeError('SHAPE_MISMATCH', `backward(): root has shape [${root.shape.join(', ')}]; pass gradOut for a non-scalar`);
   if (gradOut && gradOut.length !== root.size)
@@ -105,14 +111,15 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
   // gradient. A tensor's buffer is released when its op's backward consumes
   // it: the op may pass gradOut on to one input without a copy (reshape,
   // add, narrow); a second input handed the same buffer gets a copy.
-  const grads = new Map<Tensor, Float32Array>();
-  const held = new Set<Float32Array>();
-  const hold = (g: Float32Array): Float32Array => {
-    const mine = held.has(g) ? g.slice() : g;
+  const grads = new Map<Tensor, F32Buffer>();
+  const held = new Set<F32Buffer>();
+  const hold = (g: F32Buffer): F32Buffer => {
+    const mine = held.has(g) ? cloneF32(g) : g;
     held.add(mine);
     return mine;
   };
-  grads.set(root, hold(gradOut ? gradOut.slice() : new Float32Array([1])));
+  const seed = gradOut ? cloneF32(f32On(gradOut, root.device)) : f32On(new Float32Array([1]), root.device);
+  grads.set(root, hold(seed));
   for (let n = order.length - 1; n >= 0; n--) {
     const t = order[n]!;
     const g = grads.get(t);
@@ -121,8 +128,8 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
     const fn = t.gradFn;
     if (!fn) {
       if (t.requiresGrad) {
-        if (t.grad) accumulate(t.grad, g);
-        else t.grad = g;
+        if (t.gradBuffer) accumulate(t.gradBuffer, g);
+        else t.gradBuffer = g;
       }
       continue;
     }
@@ -134,13 +141,13 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
       const ig = inputGrads[i];
       if (!ig || !(input.gradFn || input.requiresGrad)) return;
       let prev = grads.get(input);
-      if (ig instanceof Float32Array) {
+      if (!isSegment(ig)) {
         if (prev) accumulate(prev, ig);
         else grads.set(input, hold(ig));
         return;
       }
       if (!prev) {
-        prev = hold(new Float32Array(input.size));
+        prev = hold(zerosF32(input.device, input.size));
         grads.set(input, prev);
       }
       accumulate(prev.subarray(ig.offset, ig.offset + ig.values.length), ig.values);

@@ -1,6 +1,7 @@
 // N-API entries for GELU and SiLU. Elementwise, so an output may be the very
 // same buffer range as an input (in place); a partial overlap is rejected.
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -21,7 +22,10 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   const bool tanhApprox = kGelu && readTanhApprox(args, args.options(2));
   args.expectLength(out, "out", x.length, "x.length");
   args.expectSameOrDisjoint(out, "out", x, "x");
-  if (kGelu) geluForward(out.data, x.data, x.length, tanhApprox);
+  if (args.onCuda())
+    args.cudaCheck(kGelu ? cuda::api()->geluForward(out.data, x.data, x.length, tanhApprox)
+                         : cuda::api()->siluForward(out.data, x.data, x.length));
+  else if (kGelu) geluForward(out.data, x.data, x.length, tanhApprox);
   else siluForward(out.data, x.data, x.length);
   return info.Env().Undefined();
 }
@@ -39,7 +43,10 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   args.expectLength(dx, "dx", x.length, "x.length");
   args.expectSameOrDisjoint(dx, "dx", dout, "dout");
   args.expectSameOrDisjoint(dx, "dx", x, "x");
-  if (kGelu) geluBackward(dx.data, dout.data, x.data, x.length, tanhApprox);
+  if (args.onCuda())
+    args.cudaCheck(kGelu ? cuda::api()->geluBackward(dx.data, dout.data, x.data, x.length, tanhApprox)
+                         : cuda::api()->siluBackward(dx.data, dout.data, x.data, x.length));
+  else if (kGelu) geluBackward(dx.data, dout.data, x.data, x.length, tanhApprox);
   else siluBackward(dx.data, dout.data, x.data, x.length);
   return info.Env().Undefined();
 }

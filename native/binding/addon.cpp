@@ -17,6 +17,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerOptimizer(env, exports);
   registerPermute(env, exports);
   registerElementwise(env, exports);
+  registerCudaBackend(env, exports);
+  registerDevice(env, exports);
   return exports;
 }
 

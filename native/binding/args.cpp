@@ -1,6 +1,9 @@
 // Argument checking for the N-API layer; see args.h.
 #include "binding/args.h"
 
+#include "binding/cuda_backend.h"
+#include "binding/device_array.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -69,15 +72,48 @@ void Args::overlapError(const char* outName, const char* otherName) const {
              " in memory; pass separate buffers (outputs are written while inputs are read)");
 }
 
+void Args::noteDevice(bool device, const char* name) {
+  const int d = device ? 1 : 0;
+  if (device_ == -1) {
+    device_ = d;
+    firstBuffer_ = name;
+  } else if (device_ != d) {
+    typeError(op_ + ": " + name + " is on " + (device ? "cuda" : "cpu") + " but " + firstBuffer_ + " is on " +
+              (device ? "cpu" : "cuda") + "; every buffer of one call must be on the same device (move with .to())");
+  }
+}
+
+void Args::cudaCheck(int rc) const { cuda::check(info_.Env(), rc); }
+
+namespace {
+constexpr napi_typedarray_type kDtypeOf[] = {napi_float32_array, napi_int32_array, napi_uint8_array};
+}  // namespace
+
 template <class T>
 View<T> Args::typedArray(const Napi::Value& value, napi_typedarray_type type, const char* typeName,
-                         const char* name, bool optional) {
+                         const char* name, bool optional, bool allowDevice) {
   if (optional && (value.IsUndefined() || value.IsNull())) return {};
+  CudaArray* device = nullptr;
+  if (!value.IsTypedArray() && CudaArray::unwrap(value, &device)) {
+    if (!allowDevice)
+      typeError(op_ + ": expected a " + typeName + " in host memory for " + name + " but received a cuda " +
+                dtypeName(device->dtype()) + " buffer");
+    if (kDtypeOf[static_cast<int>(device->dtype())] != type)
+      typeError(op_ + ": expected a " + typeName + " (or a cuda buffer of that type) for " + name +
+                " but received a cuda " + dtypeName(device->dtype()) + " buffer");
+    noteDevice(true, name);
+    View<T> v;
+    v.length = device->length();
+    v.data = static_cast<T*>(device->data(info_.Env()));
+    v.device = true;
+    return v;
+  }
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
     const char* article = typeName[0] == 'I' ? "an " : "a ";
     typeError(op_ + ": expected " + article + typeName + " for " + name + " but received " + describe(value));
   }
   Napi::TypedArray array = value.As<Napi::TypedArray>();
+  if (allowDevice) noteDevice(false, name);
   View<T> v;
   v.length = static_cast<int64_t>(array.ElementLength());
   // A detached buffer has length 0 and no data; a 0-length view is never read.
@@ -198,11 +234,22 @@ View<float> Args::optionalF32Option(const Napi::Object& opts, const char* name) 
 }
 
 View<int32_t> Args::optionalI32Option(const Napi::Object& opts, const char* name) {
-  return typedArray<int32_t>(opts.Get(name), napi_int32_array, "Int32Array", name, true);
+  // Per-batch lengths (attention) are read on the host by every backend.
+  return typedArray<int32_t>(opts.Get(name), napi_int32_array, "Int32Array", name, true, false);
 }
 
 View<uint8_t> Args::optionalU8Option(const Napi::Object& opts, const char* name) {
   return typedArray<uint8_t>(opts.Get(name), napi_uint8_array, "Uint8Array", name, true);
+}
+
+View<int32_t> Args::hostReadable(const View<int32_t>& v, std::vector<int32_t>& storage) {
+  if (!v.device || v.length == 0) return v;
+  storage.resize(static_cast<size_t>(v.length));
+  cudaCheck(cuda::api()->copy(storage.data(), v.data, sizeof(int32_t) * storage.size(), kLmkitDeviceToHost));
+  View<int32_t> h;
+  h.data = storage.data();
+  h.length = v.length;
+  return h;
 }
 
 int64_t Args::product(std::initializer_list<int64_t> dims, const char* expr) {

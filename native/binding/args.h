@@ -26,6 +26,7 @@ template <class T>
 struct View {
   T* data = nullptr;
   int64_t length = 0;
+  bool device = false;  // a CudaArray: data is a device address
   // The byte range, for aliasing checks.
   const uint8_t* begin() const { return reinterpret_cast<const uint8_t*>(data); }
   const uint8_t* end() const { return reinterpret_cast<const uint8_t*>(data + length); }
@@ -36,6 +37,12 @@ class Args {
   Args(const Napi::CallbackInfo& info, const char* op, size_t expectedCount);
 
   Napi::Env env() const { return info_.Env(); }
+
+  // Buffers may be typed arrays (CPU) or CudaArrays (CUDA); every buffer of
+  // one call must be on the same device. True when they are on CUDA.
+  bool onCuda() const { return device_ == 1; }
+  // Throws the library's message as a JS Error when a CUDA call failed.
+  void cudaCheck(int rc) const;
 
   View<float> f32(size_t index, const char* name);
   View<int32_t> i32(size_t index, const char* name);
@@ -64,6 +71,10 @@ class Args {
   View<float> optionalF32Option(const Napi::Object& opts, const char* name);
   View<int32_t> optionalI32Option(const Napi::Object& opts, const char* name);
   View<uint8_t> optionalU8Option(const Napi::Object& opts, const char* name);
+
+  // Ints the host can read: the view itself on the CPU, a copy in `storage`
+  // of a CUDA view (ids and targets are checked on the host either way).
+  View<int32_t> hostReadable(const View<int32_t>& v, std::vector<int32_t>& storage);
 
   // Product of dims with overflow checks; `expr` names it in messages.
   int64_t product(std::initializer_list<int64_t> dims, const char* expr);
@@ -106,10 +117,13 @@ class Args {
   [[noreturn]] void overlapError(const char* outName, const char* otherName) const;
   template <class T>
   View<T> typedArray(const Napi::Value& value, napi_typedarray_type type, const char* typeName,
-                     const char* name, bool optional);
+                     const char* name, bool optional, bool allowDevice = true);
+  void noteDevice(bool device, const char* name);
 
   const Napi::CallbackInfo& info_;
   std::string op_;
+  int device_ = -1;  // -1 no buffer seen yet, 0 CPU, 1 CUDA
+  std::string firstBuffer_;
 };
 
 // Describes a JS value for messages: "Int32Array", "number 3.5", "undefined".

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -65,7 +66,8 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   args.expectLength(out, "out", n.q, "batch*heads*tq*headDim");
   args.expectLength(lse, "lse", n.lse, "batch*heads*tq");
   args.expectAllDisjoint({{out, "out"}, {lse, "lse"}}, {{q, "q"}, {k, "k"}, {v, "v"}});
-  attentionForward(out.data, lse.data, q.data, k.data, v.data, s);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->attentionForward(out.data, lse.data, q.data, k.data, v.data, &s));
+  else attentionForward(out.data, lse.data, q.data, k.data, v.data, s);
   return info.Env().Undefined();
 }
 
@@ -94,8 +96,11 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dv, "dv", n.kv, "batch*heads*tk*headDim");
   args.expectAllDisjoint({{dq, "dq"}, {dk, "dk"}, {dv, "dv"}},
                          {{dout, "dout"}, {q, "q"}, {k, "k"}, {v, "v"}, {out, "out"}, {lse, "lse"}});
-  attentionBackward(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data,
-                    lse.data, s);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->attentionBackward(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data,
+                                                  out.data, lse.data, &s));
+  else
+    attentionBackward(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data, lse.data, s);
   return info.Env().Undefined();
 }
 

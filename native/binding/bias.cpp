@@ -1,5 +1,6 @@
 // N-API entries for biasAdd and biasBackward.
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -17,7 +18,8 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   args.expectLength(x, "x", args.product({rows, cols}, "rows*cols"), "rows*cols");
   args.expectLength(bias, "bias", cols, "cols");
   args.expectDisjoint(x, "x", bias, "bias");
-  biasAdd(x.data, bias.data, rows, cols);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->biasAdd(x.data, bias.data, rows, cols));
+  else biasAdd(x.data, bias.data, rows, cols);
   return info.Env().Undefined();
 }
 
@@ -32,7 +34,8 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dout, "dout", args.product({rows, cols}, "rows*cols"), "rows*cols");
   args.expectLength(dbias, "dbias", cols, "cols");
   args.expectDisjoint(dbias, "dbias", dout, "dout");
-  biasBackward(dbias.data, dout.data, rows, cols);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->biasBackward(dbias.data, dout.data, rows, cols));
+  else biasBackward(dbias.data, dout.data, rows, cols);
   return info.Env().Undefined();
 }
 

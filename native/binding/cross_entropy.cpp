@@ -4,6 +4,7 @@
 #include <string>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -67,10 +68,16 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   args.expectAllDisjoint({{dlogits, "dlogits"}, {losses, "losses"}}, {{logits, "logits"}});
   args.expectDisjoint(dlogits, "dlogits", targets, "targets");
   args.expectDisjoint(losses, "losses", targets, "targets");
-  checkTargets(args, "softmaxCrossEntropy", targets, s.vocab, &ignoreIndex);
+  std::vector<int32_t> hostTargets;
+  checkTargets(args, "softmaxCrossEntropy", args.hostReadable(targets, hostTargets), s.vocab, &ignoreIndex);
 
-  const CrossEntropyStats st = softmaxCrossEntropy(dlogits.data, losses.data, logits.data, targets.data,
-                                                   s.rows, s.vocab, ignoreIndex, labelSmoothing);
+  CrossEntropyStats st{0.0, 0};
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->softmaxCrossEntropy(&st, dlogits.data, losses.data, logits.data, targets.data, s.rows,
+                                                    s.vocab, ignoreIndex, labelSmoothing));
+  else
+    st = softmaxCrossEntropy(dlogits.data, losses.data, logits.data, targets.data, s.rows, s.vocab, ignoreIndex,
+                             labelSmoothing);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("loss", st.loss);
   result.Set("count", static_cast<double>(st.count));
@@ -92,8 +99,11 @@ Napi::Value TokenLogProbs(const Napi::CallbackInfo& info) {
   args.expectAllDisjoint({{logp, "logp"}, {entropy, "entropy"}}, {{logits, "logits"}});
   args.expectDisjoint(logp, "logp", targets, "targets");
   args.expectDisjoint(entropy, "entropy", targets, "targets");
-  checkTargets(args, "tokenLogProbs", targets, s.vocab, nullptr);
-  tokenLogProbs(logp.data, entropy.data, logits.data, targets.data, s.rows, s.vocab);
+  std::vector<int32_t> hostTargets;
+  checkTargets(args, "tokenLogProbs", args.hostReadable(targets, hostTargets), s.vocab, nullptr);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->tokenLogProbs(logp.data, entropy.data, logits.data, targets.data, s.rows, s.vocab));
+  else tokenLogProbs(logp.data, entropy.data, logits.data, targets.data, s.rows, s.vocab);
   return info.Env().Undefined();
 }
 
@@ -114,9 +124,12 @@ Napi::Value TokenLogProbsBackward(const Napi::CallbackInfo& info) {
   args.expectAllDisjoint({{dlogits, "dlogits"}},
                          {{logits, "logits"}, {dlogp, "dlogp"}, {dentropy, "dentropy"}});
   args.expectDisjoint(dlogits, "dlogits", targets, "targets");
-  checkTargets(args, "tokenLogProbsBackward", targets, s.vocab, nullptr);
-  tokenLogProbsBackward(dlogits.data, logits.data, targets.data, dlogp.data, dentropy.data, s.rows,
-                        s.vocab);
+  std::vector<int32_t> hostTargets;
+  checkTargets(args, "tokenLogProbsBackward", args.hostReadable(targets, hostTargets), s.vocab, nullptr);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->tokenLogProbsBackward(dlogits.data, logits.data, targets.data, dlogp.data,
+                                                      dentropy.data, s.rows, s.vocab));
+  else tokenLogProbsBackward(dlogits.data, logits.data, targets.data, dlogp.data, dentropy.data, s.rows, s.vocab);
   return info.Env().Undefined();
 }
 

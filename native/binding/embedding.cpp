@@ -1,5 +1,6 @@
 // N-API entries for embeddingForward and embeddingBackward.
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -36,8 +37,10 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
   args.expectLength(out, "out", args.product({ids.length, dim}, "ids.length*dim"), "ids.length*dim");
   args.expectDisjoint(out, "out", weight, "weight");
   args.expectDisjoint(out, "out", ids, "ids");
-  checkIds(args, "embeddingForward", ids, vocab);
-  embeddingForward(out.data, ids.data, weight.data, ids.length, dim);
+  std::vector<int32_t> hostIds;
+  checkIds(args, "embeddingForward", args.hostReadable(ids, hostIds), vocab);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->embeddingForward(out.data, ids.data, weight.data, ids.length, dim));
+  else embeddingForward(out.data, ids.data, weight.data, ids.length, dim);
   return info.Env().Undefined();
 }
 
@@ -52,8 +55,10 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dout, "dout", args.product({ids.length, dim}, "ids.length*dim"), "ids.length*dim");
   args.expectDisjoint(dweight, "dweight", dout, "dout");
   args.expectDisjoint(dweight, "dweight", ids, "ids");
-  checkIds(args, "embeddingBackward", ids, vocab);
-  embeddingBackward(dweight.data, ids.data, dout.data, ids.length, dim);
+  std::vector<int32_t> hostIds;
+  checkIds(args, "embeddingBackward", args.hostReadable(ids, hostIds), vocab);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->embeddingBackward(dweight.data, ids.data, dout.data, ids.length, dim));
+  else embeddingBackward(dweight.data, ids.data, dout.data, ids.length, dim);
   return info.Env().Undefined();
 }
 

@@ -1,5 +1,6 @@
 // N-API entries for gemm and gemmBatched.
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -24,13 +25,19 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   auto a = args.f32(0, "a");
   auto b = args.f32(1, "b");
   auto c = args.f32(2, "c");
-  const GemmShape s = readShape(args, args.options(3));
+  const Napi::Object opts = args.options(3);
+  const GemmShape s = readShape(args, opts);
+  const bool tf32 = args.flag(opts, "allowTf32", false);
   args.expectLength(a, "a", args.product({s.m, s.k}, "m*k"), "m*k");
   args.expectLength(b, "b", args.product({s.k, s.n}, "k*n"), "k*n");
   args.expectLength(c, "c", args.product({s.m, s.n}, "m*n"), "m*n");
   args.expectDisjoint(c, "c", a, "a");
   args.expectDisjoint(c, "c", b, "b");
-  gemm(c.data, a.data, b.data, s);
+  // allowTf32 picks the tensor-core path on CUDA; the CPU always computes in fp32.
+  const GemmBatch one{1, 0, 0, 0};
+  if (args.onCuda() && tf32) args.cudaCheck(cuda::api()->gemmBatchedTf32(c.data, a.data, b.data, &s, &one));
+  else if (args.onCuda()) args.cudaCheck(cuda::api()->gemm(c.data, a.data, b.data, &s));
+  else gemm(c.data, a.data, b.data, s);
   return info.Env().Undefined();
 }
 
@@ -42,6 +49,7 @@ Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
   auto c = args.f32(2, "c");
   const Napi::Object opts = args.options(3);
   const GemmShape s = readShape(args, opts);
+  const bool tf32 = args.flag(opts, "allowTf32", false);
   GemmBatch batch;
   batch.batch = args.dim(opts, "batch", 1);
   const int64_t sizeA = args.product({s.m, s.k}, "m*k");
@@ -72,7 +80,9 @@ Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
                     " elements, expected at least (batch-1)*strideC + m*n = " + std::to_string(needC));
   args.expectDisjoint(c, "c", a, "a");
   args.expectDisjoint(c, "c", b, "b");
-  gemmBatched(c.data, a.data, b.data, s, batch);
+  if (args.onCuda() && tf32) args.cudaCheck(cuda::api()->gemmBatchedTf32(c.data, a.data, b.data, &s, &batch));
+  else if (args.onCuda()) args.cudaCheck(cuda::api()->gemmBatched(c.data, a.data, b.data, &s, &batch));
+  else gemmBatched(c.data, a.data, b.data, s, batch);
   return info.Env().Undefined();
 }
 

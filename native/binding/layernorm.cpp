@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -45,7 +46,9 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   args.expectLength(rstd, "rstd", s.rows, "rows");
   args.expectAllDisjoint({{out, "out"}, {mean, "mean"}, {rstd, "rstd"}},
                     {{x, "x"}, {weight, "weight"}, {bias, "bias"}});
-  layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, s.rows, s.cols, eps);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, s.rows, s.cols, eps));
+  else layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, s.rows, s.cols, eps);
   return info.Env().Undefined();
 }
 
@@ -71,8 +74,12 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dbias, "dbias", s.cols, "cols");
   args.expectAllDisjoint({{dx, "dx"}, {dweight, "dweight"}, {dbias, "dbias"}},
                     {{dout, "dout"}, {x, "x"}, {weight, "weight"}, {mean, "mean"}, {rstd, "rstd"}});
-  layerNormBackward(dx.data, dweight.data, dbias.data, dout.data, x.data, weight.data, mean.data,
-                    rstd.data, s.rows, s.cols);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->layerNormBackward(dx.data, dweight.data, dbias.data, dout.data, x.data, weight.data,
+                                                  mean.data, rstd.data, s.rows, s.cols));
+  else
+    layerNormBackward(dx.data, dweight.data, dbias.data, dout.data, x.data, weight.data, mean.data, rstd.data,
+                      s.rows, s.cols);
   return info.Env().Undefined();
 }
 
@@ -91,7 +98,8 @@ Napi::Value RmsNormForward(const Napi::CallbackInfo& info) {
   args.expectLength(out, "out", s.size, "rows*cols");
   args.expectLength(rstd, "rstd", s.rows, "rows");
   args.expectAllDisjoint({{out, "out"}, {rstd, "rstd"}}, {{x, "x"}, {weight, "weight"}});
-  rmsNormForward(out.data, rstd.data, x.data, weight.data, s.rows, s.cols, eps);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->rmsNormForward(out.data, rstd.data, x.data, weight.data, s.rows, s.cols, eps));
+  else rmsNormForward(out.data, rstd.data, x.data, weight.data, s.rows, s.cols, eps);
   return info.Env().Undefined();
 }
 
@@ -113,7 +121,9 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
   args.expectLength(dweight, "dweight", s.cols, "cols");
   args.expectAllDisjoint({{dx, "dx"}, {dweight, "dweight"}},
                     {{dout, "dout"}, {x, "x"}, {weight, "weight"}, {rstd, "rstd"}});
-  rmsNormBackward(dx.data, dweight.data, dout.data, x.data, weight.data, rstd.data, s.rows, s.cols);
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->rmsNormBackward(dx.data, dweight.data, dout.data, x.data, weight.data, rstd.data, s.rows, s.cols));
+  else rmsNormBackward(dx.data, dweight.data, dout.data, x.data, weight.data, rstd.data, s.rows, s.cols);
   return info.Env().Undefined();
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -61,7 +62,8 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   args.expectDisjoint(m, "m", decayMask, "decayMask");
   args.expectDisjoint(v, "v", grad, "grad");
   args.expectDisjoint(v, "v", decayMask, "decayMask");
-  adamwStep(param.data, m.data, v.data, grad.data, decayMask.data, n, o);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->adamwStep(param.data, m.data, v.data, grad.data, decayMask.data, n, &o));
+  else adamwStep(param.data, m.data, v.data, grad.data, decayMask.data, n, o);
   return info.Env().Undefined();
 }
 
@@ -90,7 +92,10 @@ Napi::Value ClipGradNorm(const Napi::CallbackInfo& info) {
     data.push_back(g.data);
     sizes.push_back(g.length);
   }
-  const double norm = clipGradNorm(data.data(), sizes.data(), static_cast<int64_t>(data.size()), maxNorm);
+  double norm = 0.0;
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->clipGradNorm(&norm, data.data(), sizes.data(), static_cast<int64_t>(data.size()), maxNorm));
+  else norm = clipGradNorm(data.data(), sizes.data(), static_cast<int64_t>(data.size()), maxNorm);
   return Napi::Number::New(info.Env(), norm);
 }
 

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -45,7 +46,8 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   args.expectLength(x, "x", total, "the product of shape");
   args.expectLength(out, "out", total, "the product of shape");
   args.expectDisjoint(out, "out", x, "x");
-  permute(out.data, x.data, dims, perm.data, ndim);
+  if (args.onCuda()) args.cudaCheck(cuda::api()->permute(out.data, x.data, dims, perm.data, ndim));
+  else permute(out.data, x.data, dims, perm.data, ndim);
   return info.Env().Undefined();
 }
 

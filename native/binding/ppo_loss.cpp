@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "binding/args.h"
+#include "binding/cuda_backend.h"
 #include "binding/registry.h"
 #include "kernels.h"
 
@@ -54,8 +55,11 @@ Napi::Value PpoLoss(const Napi::CallbackInfo& info) {
   args.expectDisjoint(dlogp, "dlogp", advantages, "advantages");
   args.expectDisjoint(dlogp, "dlogp", mask, "mask");
   // A 0-element refLogp has data == nullptr; n = 0 never reads it anyway.
-  const PpoStats s = ppoLoss(dlogp.data, logp.data, oldLogp.data, refLogp.data, advantages.data,
-                             mask.data, o);
+  PpoStats s{0, 0, 0, 0, 0};
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->ppoLoss(&s, dlogp.data, logp.data, oldLogp.data, refLogp.data, advantages.data,
+                                        mask.data, &o));
+  else s = ppoLoss(dlogp.data, logp.data, oldLogp.data, refLogp.data, advantages.data, mask.data, o);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("loss", s.loss);
   out.Set("policyLoss", s.policyLoss);
@@ -89,8 +93,13 @@ Napi::Value ValueLoss(const Napi::CallbackInfo& info) {
   args.expectDisjoint(dvalues, "dvalues", oldValues, "oldValues");
   args.expectDisjoint(dvalues, "dvalues", returns, "returns");
   args.expectDisjoint(dvalues, "dvalues", mask, "mask");
-  const ValueLossStats s = valueLoss(dvalues.data, values.data, oldValues.data, returns.data, mask.data,
-                                     n, static_cast<float>(clipRange));
+  ValueLossStats s{0, 0};
+  if (args.onCuda())
+    args.cudaCheck(cuda::api()->valueLoss(&s, dvalues.data, values.data, oldValues.data, returns.data, mask.data, n,
+                                          static_cast<float>(clipRange)));
+  else
+    s = valueLoss(dvalues.data, values.data, oldValues.data, returns.data, mask.data, n,
+                  static_cast<float>(clipRange));
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("loss", s.loss);
   out.Set("clipFrac", s.clipFrac);

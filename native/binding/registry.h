@@ -17,5 +17,7 @@ void registerBias(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerPermute(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
+void registerCudaBackend(Napi::Env env, Napi::Object exports);
+void registerDevice(Napi::Env env, Napi::Object exports);
 
 }  // namespace lmkit::binding

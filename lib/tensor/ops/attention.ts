@@ -3,7 +3,8 @@
 import { ShapeError } from '../../errors.js';
 import { attentionBackward, attentionForward, type AttentionOptions } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
-import { Tensor } from '../tensor.js';
+import { zerosLike, type F32Buffer } from '../device.js';
+import { Tensor, sameDevice } from '../tensor.js';
 
 export interface AttentionMask {
   /** Query i may only see keys j ≤ i + qOffset (decoder). */
@@ -27,12 +28,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask =
   if (k.shape[0] !== batch || k.shape[1] !== heads || k.shape[3] !== headDim || v.shape.some((d, i) => d !== k.shape[i]))
     throw new ShapeError('SHAPE_MISMATCH', `attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit together`);
   const opts = kernelOptions(batch, heads, tq, tk, headDim, mask);
-  const qd = q.f32('attention'), kd = k.f32('attention'), vd = v.f32('attention');
+  sameDevice('attention', q, k, v);
+  const qd = q.f32Buffer('attention'), kd = k.f32Buffer('attention'), vd = v.f32Buffer('attention');
   const { out, lse } = forward(qd, kd, vd, opts);
   const y = new Tensor(out, q.shape);
   if (needsGrad(q, k, v))
     record(y, 'attention', [q, k, v], (g) => {
-      const dq = new Float32Array(qd.length), dk = new Float32Array(kd.length), dv = new Float32Array(vd.length);
+      const dq = zerosLike(qd), dk = zerosLike(kd), dv = zerosLike(vd);
       attentionBackward(g, qd, kd, vd, out, lse, dq, dk, dv, opts);
       return [dq, dk, dv];
     });
@@ -49,14 +51,14 @@ export function packedAttention(qkv: Tensor, mask: AttentionMask = {}): Tensor {
     throw new ShapeError('SHAPE_MISMATCH', `packedAttention: qkv must be [3, batch, heads, time, headDim]; got [${qkv.shape}]`);
   const [, batch, heads, time, headDim] = qkv.shape as [3, number, number, number, number];
   const opts = kernelOptions(batch, heads, time, time, headDim, mask);
-  const d = qkv.f32('packedAttention');
+  const d = qkv.f32Buffer('packedAttention');
   const n = d.length / 3;
-  const part = (buf: Float32Array, i: number) => buf.subarray(i * n, (i + 1) * n); // (B, NH, T, HS)
+  const part = (buf: F32Buffer, i: number): F32Buffer => buf.subarray(i * n, (i + 1) * n); // (B, NH, T, HS)
   const { out, lse } = forward(part(d, 0), part(d, 1), part(d, 2), opts);
   const y = new Tensor(out, qkv.shape.slice(1));
   if (needsGrad(qkv))
     record(y, 'packedAttention', [qkv], (g) => {
-      const dqkv = new Float32Array(d.length);
+      const dqkv = zerosLike(d);
       attentionBackward(g, part(d, 0), part(d, 1), part(d, 2), out, lse, part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), opts);
       return [dqkv];
     });
@@ -74,9 +76,9 @@ function kernelOptions(batch: number, heads: number, tq: number, tk: number, hea
   };
 }
 
-function forward(q: Float32Array, k: Float32Array, v: Float32Array, opts: AttentionOptions): { out: Float32Array; lse: Float32Array } {
-  const out = new Float32Array(q.length);
-  const lse = new Float32Array(opts.batch * opts.heads * opts.tq);
+function forward(q: F32Buffer, k: F32Buffer, v: F32Buffer, opts: AttentionOptions): { out: F32Buffer; lse: F32Buffer } {
+  const out = zerosLike(q);
+  const lse = zerosLike(q, opts.batch * opts.heads * opts.tq);
   attentionForward(q, k, v, out, lse, opts);
   return { out, lse };
 }

@@ -3,7 +3,8 @@
 import { ShapeError } from '../../errors.js';
 import { biasAdd, biasBackward, gemm, gemmBatched } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
-import { Tensor } from '../tensor.js';
+import { zerosLike, type F32Buffer } from '../device.js';
+import { Tensor, sameDevice } from '../tensor.js';
 
 /** y[..., out] = x[..., in] · weightᵀ + bias; weight is [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
@@ -13,21 +14,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
     throw new ShapeError('SHAPE_MISMATCH', `linear: bias [${bias.shape.join(', ')}] does not fit weight [${weight.shape.join(', ')}]`);
   const rows = x.rows;
-  const xd = x.f32('linear'), w = weight.f32('linear');
-  const y = new Float32Array(rows * outF);
+  sameDevice('linear', x, weight, bias);
+  const xd = x.f32Buffer('linear'), w = weight.f32Buffer('linear');
+  const y = zerosLike(xd, rows * outF);
   // y starts as the bias in every row; the GEMM adds x·Wᵀ onto it (beta = 1).
-  if (bias) biasAdd(y, bias.f32('linear'), { rows, cols: outF });
+  if (bias) biasAdd(y, bias.f32Buffer('linear'), { rows, cols: outF });
   gemm(xd, w, y, { m: rows, n: outF, k: inF, transB: true, beta: bias ? 1 : 0 });
   const out = new Tensor(y, [...x.shape.slice(0, -1), outF]);
   if (needsGrad(x, weight, bias))
     record(out, 'linear', bias ? [x, weight, bias] : [x, weight], (g) => {
-      const dx = x.requiresGrad || x.gradFn ? new Float32Array(rows * inF) : null;
+      const dx = x.requiresGrad || x.gradFn ? zerosLike(g, rows * inF) : null;
       if (dx) gemm(g, w, dx, { m: rows, n: inF, k: outF });
-      const dw = new Float32Array(outF * inF);
+      const dw = zerosLike(g, outF * inF);
       gemm(g, xd, dw, { m: outF, n: inF, k: rows, transA: true });
-      const grads: (Float32Array | null)[] = [dx, dw];
+      const grads: (F32Buffer | null)[] = [dx, dw];
       if (bias) {
-        const db = new Float32Array(outF);
+        const db = zerosLike(g, outF);
         biasBackward(g, db, { rows, cols: outF });
         grads.push(db);
       }
@@ -47,13 +49,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [k2, n] = b.shape.slice(-2) as [number, number];
   if (k !== k2) throw new ShapeError('SHAPE_MISMATCH', `matmul: inner dims ${k} and ${k2} differ`);
   const batch = lead.reduce((p, d) => p * d, 1);
-  const ad = a.f32('matmul'), bd = b.f32('matmul');
-  const c = new Float32Array(batch * m * n);
+  sameDevice('matmul', a, b);
+  const ad = a.f32Buffer('matmul'), bd = b.f32Buffer('matmul');
+  const c = zerosLike(ad, batch * m * n);
   gemmBatched(ad, bd, c, { batch, m, n, k });
   const out = new Tensor(c, [...lead, m, n]);
   if (needsGrad(a, b))
     record(out, 'matmul', [a, b], (g) => {
-      const da = new Float32Array(ad.length), db = new Float32Array(bd.length);
+      const da = zerosLike(ad), db = zerosLike(bd);
       // dA = G·Bᵀ, dB = Aᵀ·G per batch entry.
       gemmBatched(g, bd, da, { batch, m, n: k, k: n, transB: true, strideA: m * n, strideB: k * n, strideC: m * k });
       gemmBatched(ad, g, db, { batch, m: k, n, k: m, transA: true, strideA: m * k, strideB: m * n, strideC: k * n });

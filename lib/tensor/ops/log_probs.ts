@@ -4,6 +4,7 @@
 import { ShapeError } from '../../errors.js';
 import { tokenLogProbs as tokenLogProbsKernel, tokenLogProbsBackward } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
+import { indicesOn, toHostF32, zerosLike } from '../device.js';
 import { Tensor } from '../tensor.js';
 
 export interface TokenLogProbs {
@@ -20,17 +21,18 @@ export interface TokenLogProbs {
 export function tokenLogProbs(logits: Tensor, targets: Tensor): TokenLogProbs {
   const vocab = logits.lastDim;
   const rows = logits.rows;
-  const ids = targets.i32('tokenLogProbs');
+  const ids = indicesOn(targets.i32Buffer('tokenLogProbs'), logits.device);
   if (logits.ndim === 0 || ids.length !== rows)
     throw new ShapeError('SHAPE_MISMATCH', `tokenLogProbs: ${rows} rows of logits [${logits.shape.join(', ')}] but ${ids.length} targets [${targets.shape.join(', ')}]; pass one target per row`);
-  const ld = logits.f32('tokenLogProbs');
-  const logp = new Float32Array(rows);
-  const entropy = new Float32Array(rows);
-  tokenLogProbsKernel(ld, ids, logp, entropy, { rows, vocab });
+  const ld = logits.f32Buffer('tokenLogProbs');
+  const logp = zerosLike(ld, rows);
+  const entropyOnDevice = zerosLike(ld, rows);
+  tokenLogProbsKernel(ld, ids, logp, entropyOnDevice, { rows, vocab });
+  const entropy = toHostF32(entropyOnDevice);
   const out = new Tensor(logp, targets.shape);
   if (needsGrad(logits))
     record(out, 'tokenLogProbs', [logits], (g) => {
-      const dlogits = new Float32Array(ld.length);
+      const dlogits = zerosLike(ld);
       tokenLogProbsBackward(ld, ids, g, null, dlogits, { rows, vocab });
       return [dlogits];
     });

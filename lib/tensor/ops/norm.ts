@@ -4,7 +4,8 @@
 import { ShapeError } from '../../errors.js';
 import { layerNormBackward, layerNormForward, rmsNormBackward, rmsNormForward } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
-import { Tensor } from '../tensor.js';
+import { zerosLike } from '../device.js';
+import { Tensor, sameDevice } from '../tensor.js';
 
 function checkParam(x: Tensor, p: Tensor, what: string, op: string): void {
   if (p.ndim !== 1 || p.shape[0] !== x.lastDim)
@@ -16,14 +17,15 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   checkParam(x, weight, 'weight', 'layerNorm');
   checkParam(x, bias, 'bias', 'layerNorm');
   const rows = x.rows, cols = x.lastDim;
-  const xd = x.f32('layerNorm'), w = weight.f32('layerNorm');
-  const out = new Float32Array(xd.length);
-  const mean = new Float32Array(rows), rstd = new Float32Array(rows);
-  layerNormForward(xd, w, bias.f32('layerNorm'), out, mean, rstd, { rows, cols, eps });
+  sameDevice('layerNorm', x, weight, bias);
+  const xd = x.f32Buffer('layerNorm'), w = weight.f32Buffer('layerNorm');
+  const out = zerosLike(xd);
+  const mean = zerosLike(xd, rows), rstd = zerosLike(xd, rows);
+  layerNormForward(xd, w, bias.f32Buffer('layerNorm'), out, mean, rstd, { rows, cols, eps });
   const y = new Tensor(out, x.shape);
   if (needsGrad(x, weight, bias))
     record(y, 'layerNorm', [x, weight, bias], (g) => {
-      const dx = new Float32Array(xd.length), dw = new Float32Array(cols), db = new Float32Array(cols);
+      const dx = zerosLike(xd), dw = zerosLike(xd, cols), db = zerosLike(xd, cols);
       layerNormBackward(g, xd, w, mean, rstd, dx, dw, db, { rows, cols });
       return [dx, dw, db];
     });
@@ -34,14 +36,15 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   checkParam(x, weight, 'weight', 'rmsNorm');
   const rows = x.rows, cols = x.lastDim;
-  const xd = x.f32('rmsNorm'), w = weight.f32('rmsNorm');
-  const out = new Float32Array(xd.length);
-  const rstd = new Float32Array(rows);
+  sameDevice('rmsNorm', x, weight);
+  const xd = x.f32Buffer('rmsNorm'), w = weight.f32Buffer('rmsNorm');
+  const out = zerosLike(xd);
+  const rstd = zerosLike(xd, rows);
   rmsNormForward(xd, w, out, rstd, { rows, cols, eps });
   const y = new Tensor(out, x.shape);
   if (needsGrad(x, weight))
     record(y, 'rmsNorm', [x, weight], (g) => {
-      const dx = new Float32Array(xd.length), dw = new Float32Array(cols);
+      const dx = zerosLike(xd), dw = zerosLike(xd, cols);
       rmsNormBackward(g, xd, w, rstd, dx, dw, { rows, cols });
       return [dx, dw];
     });

@@ -9,7 +9,8 @@ import {
   type KlMode, type PpoStats, type ValueLossStats,
 } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
-import { Tensor, expectSameShape } from '../tensor.js';
+import { scalarOf, scaleInto, zerosLike, type F32Buffer } from '../device.js';
+import { Tensor, expectSameShape, sameDevice } from '../tensor.js';
 
 export interface PpoPolicyLossOptions {
   /** Ratio clip ε in (0, 1) (Schulman et al. 2017; TRL cliprange 0.2). */
@@ -30,12 +31,12 @@ function grid(t: Tensor, where: string): { rows: number; cols: number } {
 }
 
 /** A scalar whose backward hands `grad`·g to `input`. */
-function withStoredGrad(loss: number, input: Tensor, grad: Float32Array, name: string): Tensor {
+function withStoredGrad(loss: number, input: Tensor, grad: F32Buffer, name: string): Tensor {
   const out = new Tensor(new Float32Array([loss]), []);
   if (needsGrad(input))
     record(out, name, [input], (g) => {
-      const s = g[0]!;
-      if (s !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= s;
+      const s = scalarOf(g);
+      if (s !== 1) scaleInto(grad, grad, s);
       return [grad];
     });
   return out;
@@ -56,10 +57,11 @@ export function ppoPolicyLoss(
   for (const [name, t] of [['oldLogp', oldLogp], ['advantages', advantages], ['mask', mask], ['refLogp', refLogp]] as const)
     if (t) expectSameShape(logp, t, `ppoPolicyLoss: logp and ${name}`);
   const { rows, cols } = grid(logp, 'ppoPolicyLoss');
-  const dlogp = new Float32Array(logp.size);
+  sameDevice('ppoPolicyLoss', logp, oldLogp, refLogp, advantages, mask);
+  const dlogp = zerosLike(logp.f32Buffer('ppoPolicyLoss'));
   const stats = ppoLossKernel(
-    logp.f32('ppoPolicyLoss'), oldLogp.f32('ppoPolicyLoss'), refLogp ? refLogp.f32('ppoPolicyLoss') : null,
-    advantages.f32('ppoPolicyLoss'), mask.f32('ppoPolicyLoss'), dlogp,
+    logp.f32Buffer('ppoPolicyLoss'), oldLogp.f32Buffer('ppoPolicyLoss'), refLogp ? refLogp.f32Buffer('ppoPolicyLoss') : null,
+    advantages.f32Buffer('ppoPolicyLoss'), mask.f32Buffer('ppoPolicyLoss'), dlogp,
     { rows, cols, clipEps: opts.clipEps ?? 0.2, klCoef: opts.klCoef ?? 0, klMode: opts.klMode ?? 'k1' },
   );
   return { loss: withStoredGrad(stats.loss, logp, dlogp, 'ppoPolicyLoss'), stats };
@@ -79,9 +81,10 @@ export function ppoValueLoss(
   for (const [name, t] of [['oldValues', oldValues], ['returns', returns], ['mask', mask]] as const)
     expectSameShape(values, t, `ppoValueLoss: values and ${name}`);
   const { rows, cols } = grid(values, 'ppoValueLoss');
-  const dvalues = new Float32Array(values.size);
+  sameDevice('ppoValueLoss', values, oldValues, returns, mask);
+  const dvalues = zerosLike(values.f32Buffer('ppoValueLoss'));
   const stats = valueLossKernel(
-    values.f32('ppoValueLoss'), oldValues.f32('ppoValueLoss'), returns.f32('ppoValueLoss'), mask.f32('ppoValueLoss'), dvalues,
+    values.f32Buffer('ppoValueLoss'), oldValues.f32Buffer('ppoValueLoss'), returns.f32Buffer('ppoValueLoss'), mask.f32Buffer('ppoValueLoss'), dvalues,
     { rows, cols, clipRange: opts.clipRange ?? 0.2 },
   );
   return { loss: withStoredGrad(stats.loss, values, dvalues, 'ppoValueLoss'), stats };

@@ -3,6 +3,7 @@
 // angle pos·θ_i, θ_i = base^(−2i/d). The backward is the inverse rotation.
 import { ShapeError } from '../../errors.js';
 import { needsGrad, record } from '../autograd.js';
+import { viaHost } from '../device.js';
 import { Tensor } from '../tensor.js';
 
 /** cos/sin tables [positions, headDim/2] for positions 0..maxPositions−1. */
@@ -59,15 +60,20 @@ export function applyRope(x: Tensor, tables: RopeTables, positions: Int32Array |
   const last = typeof positions === 'number' ? positions + T - 1 : Math.max(...positions);
   if (last >= tables.maxPositions)
     throw new ShapeError('SHAPE_INVALID', `rope: position ${last} is beyond the ${tables.maxPositions} positions the model was built for`);
-  const xd = x.f32('rope');
-  const out = new Float32Array(xd.length);
-  rotate(out, xd, tables, T, headDim, positions, 1);
+  // In JS on the host (on 'cuda' through a round trip: no rotary kernel yet).
+  const out = viaHost(x.f32Buffer('rope'), (xd) => {
+    const o = new Float32Array(xd.length);
+    rotate(o, xd, tables, T, headDim, positions, 1);
+    return o;
+  });
   const y = new Tensor(out, x.shape);
   if (needsGrad(x))
-    record(y, 'rope', [x], (g) => {
-      const dx = new Float32Array(g.length);
-      rotate(dx, g, tables, T, headDim, positions, -1);
-      return [dx];
-    });
+    record(y, 'rope', [x], (g) => [
+      viaHost(g, (gd) => {
+        const dx = new Float32Array(gd.length);
+        rotate(dx, gd, tables, T, headDim, positions, -1);
+        return dx;
+      }),
+    ]);
   return y;
 }

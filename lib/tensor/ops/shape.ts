@@ -5,6 +5,7 @@ import { ShapeError } from '../../errors.js';
 import { embeddingBackward, embeddingForward } from '../../kernels/embedding.js';
 import { permute as permuteKernel } from '../../kernels/permute.js';
 import { needsGrad, record } from '../autograd.js';
+import { indicesOn, zerosLike } from '../device.js';
 import { Tensor, numel, type Shape } from '../tensor.js';
 
 /** Same elements, new shape; one dimension may be -1 (inferred). */
@@ -16,7 +17,7 @@ export function reshape(a: Tensor, shape: Shape): Tensor {
   const resolved = shape.map((d) => (d === -1 ? (rest === 0 ? 0 : a.size / rest) : d));
   if (numel(resolved) !== a.size || resolved.some((d) => !Number.isInteger(d)))
     throw new ShapeError('SHAPE_MISMATCH', `reshape: cannot view [${a.shape.join(', ')}] (${a.size} elements) as [${shape.join(', ')}]`);
-  const t = new Tensor(a.data, resolved);
+  const t = new Tensor(a.buffer, resolved);
   if (needsGrad(a)) record(t, 'reshape', [a], (g) => [g]);
   return t;
 }
@@ -39,16 +40,16 @@ export function permute(a: Tensor, perm: readonly number[]): Tensor {
   const nd = a.ndim;
   if (perm.length !== nd || [...perm].sort((x, y) => x - y).some((p, k) => p !== k))
     throw new ShapeError('SHAPE_INVALID', `permute: [${perm.join(', ')}] is not a permutation of ${nd} axes`);
-  const src = a.f32('permute');
+  const src = a.f32Buffer('permute');
   const outShape = perm.map((p) => a.shape[p]!);
-  const out = new Float32Array(src.length);
+  const out = zerosLike(src);
   permuteKernel(src, out, { shape: Int32Array.from(a.shape), perm: Int32Array.from(perm) });
   const t = new Tensor(out, outShape);
   if (needsGrad(a)) {
     const inverse = new Int32Array(nd);
     perm.forEach((p, k) => (inverse[p] = k));
     record(t, 'permute', [a], (g) => {
-      const ga = new Float32Array(g.length);
+      const ga = zerosLike(g);
       permuteKernel(g, ga, { shape: Int32Array.from(outShape), perm: inverse });
       return [ga];
     });
@@ -66,7 +67,7 @@ export function narrow(a: Tensor, start: number, length: number): Tensor {
     throw new ShapeError('SHAPE_INVALID', `narrow: [${start}, ${start + length}) is outside the first axis of [${a.shape.join(', ')}]`);
   const inner = first === 0 ? 0 : a.size / first;
   const offset = start * inner;
-  const t = new Tensor(a.data.subarray(offset, offset + length * inner), [length, ...a.shape.slice(1)]);
+  const t = new Tensor(a.buffer.subarray(offset, offset + length * inner), [length, ...a.shape.slice(1)]);
   if (needsGrad(a)) record(t, 'narrow', [a], (g) => [{ offset, values: g }]);
   return t;
 }
@@ -84,15 +85,16 @@ export function indexSelect(a: Tensor, index: Int32Array): Tensor {
       throw new ShapeError('SHAPE_INVALID', `indexSelect: index[${i}] = ${index[i]} is outside the first axis of [${a.shape.join(', ')}]`);
   const inner = first === 0 ? 0 : a.size / first;
   const outShape = [index.length, ...a.shape.slice(1)];
-  const src = a.f32('indexSelect');
-  const out = new Float32Array(index.length * inner);
+  const src = a.f32Buffer('indexSelect');
+  const out = zerosLike(src, index.length * inner);
+  const rows = index.length > 0 && inner > 0 ? indicesOn(index, a.device) : index;
   // The embedding kernels are exactly a row gather and its scatter-add.
-  if (inner > 0 && index.length > 0) embeddingForward(index, src, out, { dim: inner });
+  if (inner > 0 && index.length > 0) embeddingForward(rows, src, out, { dim: inner });
   const t = new Tensor(out, outShape);
   if (needsGrad(a))
     record(t, 'indexSelect', [a], (g) => {
-      const ga = new Float32Array(src.length);
-      if (inner > 0 && index.length > 0) embeddingBackward(index, g, ga, { dim: inner });
+      const ga = zerosLike(src);
+      if (inner > 0 && index.length > 0) embeddingBackward(rows, g, ga, { dim: inner });
       return [ga];
     });
   return t;
