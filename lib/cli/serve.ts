@@ -116,8 +116,9 @@ export async function runServe(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
+    const drained = api.drain(graceMs); // stops listening at once, so the line below is printed only once it holds
     console.error(`lmkit serve: ${signal}: draining (running requests may finish for ${graceMs / 1000} s; new ones get 503)`);
-    const { cancelled } = await api.drain(graceMs);
+    const { cancelled } = await drained;
     await engine.close();
     console.error(`lmkit serve: stopped${cancelled ? ` (${cancelled} requests cancelled at the drain timeout)` : ''}`);
     return 0;

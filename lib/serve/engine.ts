@@ -71,6 +71,8 @@ export interface EngineStats {
   maxBatch: number;
   maxQueue: number;
   accepting: boolean;
+  /** Sequences cancelled before their end (abort, break, timeout), since the engine started: confirmed by the worker for running ones. */
+  cancelled: number;
 }
 
 interface WorkerSlot {
@@ -178,6 +180,7 @@ export class Engine {
   private accepting = true;
   private failure: Error | null = null;
   private idleWaiters: (() => void)[] = [];
+  private cancelled = 0;
 
   /** Use createEngine(). */
   constructor(workers: Worker[], readonly info: ModelInfo, readonly tokenizer: Tokenizer, limits: { maxBatch: number; maxQueue: number }) {
@@ -200,7 +203,7 @@ export class Engine {
   stats(): EngineStats {
     return {
       queued: this.queue.length, running: this.slots.reduce((n, s) => n + s.load, 0), workers: this.slots.length,
-      maxBatch: this.maxBatch, maxQueue: this.maxQueue, accepting: this.accepting && this.failure === null,
+      maxBatch: this.maxBatch, maxQueue: this.maxQueue, accepting: this.accepting && this.failure === null, cancelled: this.cancelled,
     };
   }
 
@@ -385,6 +388,7 @@ export class Engine {
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
+      this.cancelled++;
       this.notifyIdle();
     } else if (job.slot && job.message.type === 'sequence') job.slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
   }
@@ -399,6 +403,7 @@ export class Engine {
             if (e.finish) this.answer(job, () => job.onEvent(e));
             else job.onEvent(e);
           }
+          if (e.finish === 'cancelled') this.cancelled++;
           if (e.finish) this.release(slot, job);
         }
         return;

@@ -42,12 +42,12 @@ export class Counter implements Metric {
   }
 }
 
-/** A gauge whose samples are read when scraped. */
-export class Gauge implements Metric {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => readonly [Labels, number][]) {}
+/** A gauge (or a counter kept elsewhere) whose samples are read when scraped. */
+export class ScrapedMetric implements Metric {
+  constructor(readonly name: string, readonly help: string, readonly type: 'gauge' | 'counter', private readonly read: () => readonly [Labels, number][]) {}
 
   render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, ...this.read().map(([l, v]) => `${this.name}${labelText(l)} ${value(v)}`)];
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.read().map(([l, v]) => `${this.name}${labelText(l)} ${value(v)}`)];
   }
 }
 
@@ -89,8 +89,13 @@ export class MetricsRegistry {
     return this.add(new Counter(name, help));
   }
 
-  gauge(name: string, help: string, read: () => readonly [Labels, number][]): Gauge {
-    return this.add(new Gauge(name, help, read));
+  gauge(name: string, help: string, read: () => readonly [Labels, number][]): ScrapedMetric {
+    return this.add(new ScrapedMetric(name, help, 'gauge', read));
+  }
+
+  /** A counter whose value lives elsewhere (it must only grow), read at scrape time. */
+  scrapedCounter(name: string, help: string, read: () => readonly [Labels, number][]): ScrapedMetric {
+    return this.add(new ScrapedMetric(name, help, 'counter', read));
   }
 
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {

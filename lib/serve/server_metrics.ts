@@ -28,6 +28,7 @@ export class ServerMetrics {
     this.firstToken = r.histogram('lmkit_time_to_first_token_seconds', 'Time from a generation request to its first generated token.', LATENCY_BUCKETS);
     r.gauge('lmkit_queue_depth', 'Sequences waiting for a free decoding row.', () => [[{}, engine.stats().queued]]);
     r.gauge('lmkit_running_sequences', 'Sequences holding a decoding row (or running a beam search).', () => [[{}, engine.stats().running]]);
+    r.scrapedCounter('lmkit_cancelled_sequences_total', 'Sequences cancelled before their end (client gone, timeout), since start.', () => [[{}, engine.stats().cancelled]]);
     r.gauge('lmkit_workers', 'Model worker threads alive.', () => [[{}, engine.stats().workers]]);
     r.gauge('lmkit_http_requests_in_flight', 'HTTP requests being answered.', () => [[{}, inFlight()]]);
     // 1 ms sampling: the delays of interest here are a few ms to tens of ms.

@@ -44,7 +44,7 @@ t.test('the model info and tokenizer come from the checkpoint', async (t) => {
   t.equal(engine.info.vocabSize, model.config.vocab_size);
   t.equal(engine.info.parameters, model.numParameters());
   t.equal(engine.tokenizer.vocabSize, tok.vocabSize);
-  t.same(engine.stats(), { queued: 0, running: 0, workers: 2, maxBatch: 3, maxQueue: 20, accepting: true });
+  t.same(engine.stats(), { queued: 0, running: 0, workers: 2, maxBatch: 3, maxQueue: 20, accepting: true, cancelled: 0 });
 });
 
 t.test('14 concurrent requests over 2 workers × 3 rows: each streams what stream() gives it alone', async (t) => {
