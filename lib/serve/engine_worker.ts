@@ -85,6 +85,13 @@ function main(init: WorkerInit): void {
           send({ type: 'beam-failed', id: m.id, error: toWire(err) });
         }
         return;
+      case 'memory': {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (m.gc && gc) gc();
+        const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage(); // this worker's isolate
+        send({ type: 'memory', id: m.id, usage: { heapUsed, heapTotal, external, arrayBuffers, collected: m.gc && gc !== undefined } });
+        return;
+      }
       case 'close':
         port!.close();
         return;

@@ -13,7 +13,7 @@ import { EngineError } from './errors.js';
 import { apiError, HttpError } from './http_errors.js';
 import { readJsonBody, sendJson, sendText, SseWriter } from './http_io.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
-import { parseChatRequest, parseCompletionRequest, type ParsedRequest, type RequestLimits } from './openai_request.js';
+import { parseChatRequest, parseCompletionRequest, type RequestLimits } from './openai_request.js';
 import { ServerMetrics } from './server_metrics.js';
 
 export interface ServerLimits extends RequestLimits {
@@ -260,5 +260,3 @@ function usage(prompt: number, completion: number) {
 export function createApiServer(engine: Engine, options: ApiServerOptions): ApiServer {
   return new ApiServer(engine, options);
 }
-
-export type { ParsedRequest };

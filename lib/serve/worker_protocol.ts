@@ -24,6 +24,17 @@ export interface ModelInfo {
   parameters: number;
 }
 
+/** One worker's heap (its own V8 isolate) and the memory its ArrayBuffers hold outside it, in bytes. */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory of objects bound to JS objects but allocated outside the heap (typed-array data among it). */
+  external: number;
+  arrayBuffers: number;
+  /** Whether a full GC ran first. */
+  collected: boolean;
+}
+
 /** An error carried across the thread boundary, rebuilt on the main thread. */
 export interface WireError {
   name: string;
@@ -35,6 +46,8 @@ export type ToWorker =
   | { type: 'sequence'; id: number; prompt: number[]; options: SequenceOptions; index: number }
   | { type: 'beam'; id: number; prompt: number[]; options: SequenceOptions }
   | { type: 'cancel'; id: number }
+  /** Report memory, after a full GC of the worker's heap when `gc` and the process runs with --expose-gc. */
+  | { type: 'memory'; id: number; gc: boolean }
   | { type: 'close' };
 
 export type FromWorker =
@@ -44,6 +57,7 @@ export type FromWorker =
   | { type: 'events'; events: BatchEvent[] }
   | { type: 'beam-done'; id: number; sequences: GeneratedSequence[] }
   | { type: 'beam-failed'; id: number; error: WireError }
+  | { type: 'memory'; id: number; usage: WorkerMemory }
   /** The decoding loop hit an unexpected error; the worker exits after sending this. */
   | { type: 'fatal'; error: WireError };
 

@@ -45,6 +45,9 @@ t.test('the model info and tokenizer come from the checkpoint', async (t) => {
   t.equal(engine.info.parameters, model.numParameters());
   t.equal(engine.tokenizer.vocabSize, tok.vocabSize);
   t.same(engine.stats(), { queued: 0, running: 0, workers: 2, maxBatch: 3, maxQueue: 20, accepting: true, cancelled: 0 });
+  const memory = await engine.workerMemory();
+  t.equal(memory.length, 2, 'one report per worker');
+  for (const m of memory) t.ok(m.heapUsed > 0 && m.heapTotal >= m.heapUsed && m.external >= 0 && m.collected === false);
 });
 
 t.test('14 concurrent requests over 2 workers × 3 rows: each streams what stream() gives it alone', async (t) => {

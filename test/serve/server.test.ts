@@ -185,6 +185,30 @@ t.test('/metrics: Prometheus text with requests, tokens, queue depth and latency
   t.match(JSON.parse(health.text), { status: 'ok', model: 'long', workers: 1 });
 });
 
+t.test('after 300 mixed requests (streams, whole answers, bad ones, disconnects) nothing per request is left behind', async (t) => {
+  const kinds = [
+    () => completion({ temperature: 1, seed: 3 }),
+    () => postJson(port, '/v1/chat/completions', { model: 'long', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true }),
+    () => completion({ max_tokens: -1 }),
+    () => rawRequest(port, 'POST', '/v1/completions', '{oops'),
+    async () => {
+      const { req } = await openStream(port, '/v1/completions', { model: 'long', prompt: 'hi', max_tokens: 2000, stream: true }, (s) => s.includes('"text"'));
+      req.destroy();
+    },
+  ];
+  for (let round = 0; round < 30; round++) await Promise.all(Array.from({ length: 10 }, (_, i) => kinds[i % kinds.length]!()));
+  await engine.whenIdle();
+  await until(() => (api as unknown as { inFlight: Set<unknown> }).inFlight.size === 0, 'the last responses to close');
+  const internals = api as unknown as { inFlight: Set<unknown>; generations: Set<unknown> };
+  t.equal(internals.inFlight.size, 0, 'no response is still tracked');
+  t.equal(internals.generations.size, 0, 'no abort controller is still held');
+  const slots = (engine as unknown as { slots: { requests: Map<number, unknown>; load: number }[]; queue: unknown[] }).slots;
+  t.same(slots.map((s) => [s.requests.size, s.load]), [[0, 0]], 'the worker slot holds no request');
+  t.equal((engine as unknown as { queue: unknown[] }).queue.length, 0);
+  const series = api.metrics.registry.render().split('\n').filter((l) => l.startsWith('lmkit_http_requests_total{')).length;
+  t.ok(series < 20, `request counters stay a handful of series (${series}), not one per request`);
+});
+
 t.test('drain(): a running stream finishes with [DONE]; new connections are refused; past the grace time the rest is cancelled', async (t) => {
   // Servers of their own over the same engine (drain() closes the HTTP side only).
   const ownEngine = engine;
