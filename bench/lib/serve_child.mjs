@@ -38,7 +38,8 @@ try {
       process.send({
         type: 'sample', lag: figures, gc: typeof globalThis.gc === 'function',
         memory: {
-          rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20, newSpaceMiB: (newSpace?.space_size ?? NaN) / 2 ** 20,
+          rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20, heapTotalMiB: mem.heapTotal / 2 ** 20, externalMiB: mem.external / 2 ** 20,
+          newSpaceMiB: (newSpace?.space_size ?? NaN) / 2 ** 20,
           workerHeapUsedMiB: workers.map((w) => w.heapUsed / 2 ** 20), workerExternalMiB: workers.map((w) => w.external / 2 ** 20),
         },
       });

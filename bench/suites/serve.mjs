@@ -183,7 +183,7 @@ export async function run({ lmkit, root, options, log }) {
       const mib = (x) => x.toFixed(1);
       notes.push(`RSS of the server process, node ${nodeFlags.length ? nodeFlags.join(' ') : 'defaults'} (${RSS_MODEL.name} model, maxBatch 32, 32 in flight): ` +
         `after ${m.requests.first} requests ${mib(m.afterFirst.rssMiB)} MiB, after ${m.requests.total} ${mib(m.afterTotal.rssMiB)} MiB: ratio ${m.rssRatio.toFixed(3)} — bar ≤ ${RSS_BAR}: ${m.pass ? 'PASS' : 'FAIL'}. ` +
-        `After a full GC: main-thread heap used ${mib(m.afterFirst.heapUsedMiB)} → ${mib(m.afterTotal.heapUsedMiB)} MiB, young generation ${mib(m.afterFirst.newSpaceMiB)} → ${mib(m.afterTotal.newSpaceMiB)} MiB, ` +
+        `After a full GC: main-thread heap used ${mib(m.afterFirst.heapUsedMiB)} → ${mib(m.afterTotal.heapUsedMiB)} MiB (committed ${mib(m.afterFirst.heapTotalMiB)} → ${mib(m.afterTotal.heapTotalMiB)}), young generation ${mib(m.afterFirst.newSpaceMiB)} → ${mib(m.afterTotal.newSpaceMiB)} MiB, ` +
         `worker heap ${mib(m.afterFirst.workerHeapUsedMiB[0])} → ${mib(m.afterTotal.workerHeapUsedMiB[0])} MiB; ${m.refused400} of the requests were bad ones answered 400`);
     }
     notes.push(`each server is its own process (LMKIT_NUM_THREADS=${threads}, 1 model worker); the load client is this process, on the same ${os.availableParallelism()} cores`);
