@@ -154,7 +154,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const results = await Promise.allSettled(started);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.worker.terminate() : undefined)));
+    await Promise.all(results.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker) : undefined)));
     throw failed.reason;
   }
   const ready = results.map((r) => (r as PromiseFulfilledResult<{ worker: Worker; info: ModelInfo }>).value);
@@ -177,6 +177,26 @@ function startWorker(init: WorkerInit): Promise<{ worker: Worker; info: ModelInf
       }
     };
     worker.on('error', onError).on('exit', onExit).on('message', onMessage);
+  });
+}
+
+/**
+ * Asks a worker to stop between two decoding steps and waits for its thread
+ * to end. worker.terminate() is only the fallback (a worker stuck for
+ * WORKER_STOP_MS, e.g. in a long beam search): terminating a thread inside a
+ * native kernel call can abort the whole process.
+ */
+const WORKER_STOP_MS = 10_000;
+
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    worker.removeAllListeners('exit');
+    const timer = setTimeout(() => void worker.terminate(), WORKER_STOP_MS);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
   });
 }
 
@@ -339,10 +359,7 @@ export class Engine {
     for (const job of [...this.queue, ...this.slots.flatMap((s) => [...s.requests.values()])]) this.answer(job, () => job.fail(closed));
     this.queue.length = 0;
     const slots = this.slots.splice(0);
-    await Promise.all(slots.map((s) => {
-      s.worker.removeAllListeners('exit');
-      return s.worker.terminate();
-    }));
+    await Promise.all(slots.map((s) => stopWorker(s.worker)));
     this.notifyIdle();
   }
 
@@ -466,7 +483,7 @@ export class Engine {
     const err = new EngineError('ENGINE_WORKER_FAILED', `a model worker ${why}; its requests were lost`);
     for (const job of slot.requests.values()) this.answer(job, () => job.fail(err));
     slot.requests.clear();
-    void slot.worker.terminate();
+    void stopWorker(slot.worker); // a 'fatal' worker exits by itself; this only makes sure
     if (this.slots.length === 0) {
       this.failure = err;
       for (const job of this.queue.splice(0)) this.answer(job, () => job.fail(err));

@@ -1,7 +1,8 @@
 // A model worker thread of the engine: loads the checkpoint, then runs the
 // continuous batcher. Between decoding steps it yields to its own event loop,
 // which is when new sequences and cancels arrive, so the batch is re-formed
-// at every step. Beam searches run whole, between two steps.
+// at every step. Beam searches run whole, between two steps. On close it
+// stops between two steps and lets its thread end.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -49,14 +50,18 @@ function main(init: WorkerInit): void {
   send({ type: 'ready', info: { dir, arch: 'decoder', nPositions: model.config.n_positions, vocabSize: model.config.vocab_size, parameters: model.numParameters() } });
 
   let running = false;
+  let closing = false;
+  // The thread ends by itself (its port closed, its loop empty), never while a kernel runs.
+  const exit = (): void => port!.close();
   async function loop(): Promise<void> {
-    while (!batcher.idle) {
+    while (!batcher.idle && !closing) {
       const events = batcher.pick();
       if (events.length > 0) send({ type: 'events', events });
       batcher.advance();
-      await nextTurn(); // new sequences and cancels are delivered here
+      await nextTurn(); // new sequences, cancels and close are delivered here
     }
     running = false;
+    if (closing) exit();
   }
   const kick = (): void => {
     if (running) return;
@@ -93,7 +98,8 @@ function main(init: WorkerInit): void {
         return;
       }
       case 'close':
-        port!.close();
+        closing = true;
+        if (!running) exit();
         return;
     }
   });

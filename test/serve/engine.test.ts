@@ -145,12 +145,14 @@ t.test('a full queue refuses at once with ENGINE_QUEUE_FULL', async (t) => {
 });
 
 t.test('a worker that dies fails its own requests; the other worker keeps serving', async (t) => {
-  const streams = Array.from({ length: 6 }, () => engine.generate('a', { maxNewTokens: 90 }));
-  // The engine's workers are private; a test reaches one to kill it.
-  const slots = (engine as unknown as { slots: { worker: { terminate(): Promise<number> }; requests: Map<number, unknown> }[] }).slots;
+  // Two long requests per worker, so each keeps a free row that the bad sequence takes at once.
+  const streams = Array.from({ length: 4 }, () => engine.generate('a', { maxNewTokens: 90 }));
+  // The engine's workers are private; a test reaches one and feeds it a sequence its decoding loop
+  // cannot take (an empty prompt, which the engine itself never sends): the loop fails and the worker exits.
+  const slots = (engine as unknown as { slots: { worker: { postMessage(m: unknown): void }; requests: Map<number, unknown> }[] }).slots;
   const victim = slots[0]!;
   const lost = victim.requests.size;
-  await victim.worker.terminate();
+  victim.worker.postMessage({ type: 'sequence', id: -1, prompt: [], options: {}, index: 0 });
   const results = await Promise.allSettled(streams.map((s) => s.result));
   const failed = results.filter((r) => r.status === 'rejected');
   t.equal(failed.length, lost, `the ${lost} requests of the dead worker failed`);
