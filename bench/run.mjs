@@ -73,6 +73,8 @@ async function main() {
       limits: result.limits ?? {},
       peers: result.peers ?? {},
       rows: result.rows,
+      // Figures a suite measures beyond the speed rows (the serve suite's lag and memory), kept as it gives them.
+      ...(result.figures ? { figures: result.figures } : {}),
       notes: [...(result.notes ?? []), ...loadNotes(loadAtStart, options.threads)],
       durationS: Math.round((Date.now() - started) / 100) / 10,
     };

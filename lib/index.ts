@@ -190,3 +190,15 @@ export type { ClozeExample as ClozeTextExample } from './data/cloze_jsonl.js';
 export { glmCheckpointConfig, glmFromCheckpoint, GLM_MODEL_TYPE } from './models/glm_checkpoint.js';
 export { PromptOrder, writePpoCheckpoint, parsePpoRunState, readValueCheckpoint, valueModelConfig, weightsSha256, ppoStatsFromMetrics, VALUE_CHECKPOINT, VALUE_MODEL_TYPE } from './stages/ppo_checkpoint.js';
 export type { PpoRunState, PpoCheckpointParts } from './stages/ppo_checkpoint.js';
+
+// --- serving (issue #8): the embeddable engine (worker threads, continuous batching) and the OpenAI-compatible server.
+export { createEngine, Engine } from './serve/engine.js';
+export type { EngineOptions, EngineGenerateOptions, EngineBeamOptions, EngineResult, EngineFinish, EngineStats, GenerationStream } from './serve/engine.js';
+export { createApiServer, ApiServer, defaultLimits } from './serve/server.js';
+export type { ApiServerOptions, ServerLimits } from './serve/server.js';
+export { RequestError, EngineError } from './serve/errors.js';
+export type { RequestErrorCode, EngineErrorCode } from './serve/errors.js';
+export { ContinuousBatcher } from './serve/batcher.js';
+export type { SequenceJob, BatchEvent, BatchFinish } from './serve/batcher.js';
+export { KvSlotPool } from './serve/slot_pool.js';
+export { MetricsRegistry } from './serve/metrics.js';

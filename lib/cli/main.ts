@@ -13,6 +13,7 @@ import { runGenerate } from './generate.js';
 import { runPpo } from './ppo.js';
 import { runRm } from './rm.js';
 import { runSample } from './sample.js';
+import { runServe } from './serve.js';
 import { runSft } from './sft.js';
 import { runTrain } from './train.js';
 
@@ -28,6 +29,7 @@ Commands:
   generate    continue prompts: batches, sampling, beam search, stop strings, --stream, --json
               (lmkit generate --ckpt out-shakespeare-char --prompt "ROMEO:" --beams 4 --num-return 2)
   chat        talk with a checkpoint, history kept (lmkit chat --ckpt <dir> --system "...")
+  serve       OpenAI-compatible HTTP server with batching and streaming (lmkit serve --ckpt <dir> --port 8080)
   sft         instruction fine-tuning (lmkit sft --ckpt <pretrained> --data inst.jsonl --out out-sft)
   rm          reward model from ranked responses (lmkit rm --ckpt out-sft --data prefs.jsonl --out out-rm)
   ppo         RLHF with PPO (lmkit ppo --policy out-sft --rm out-rm --prompts prompts.jsonl --out out-ppo)
@@ -55,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'sample') return runSample(argv.slice(1));
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));
+  if (argv[0] === 'serve') return runServe(argv.slice(1));
   if (argv[0] === 'sft') return runSft(argv.slice(1));
   if (argv[0] === 'rm') return runRm(argv.slice(1));
   if (argv[0] === 'ppo') return runPpo(argv.slice(1));
