@@ -91,3 +91,34 @@ t.test('kernels called from worker threads and the main thread at once give the 
   expectBitwise(t, 'main thread', mine, want);
   results.forEach((c, i) => expectBitwise(t, `worker ${i}`, c, want));
 });
+
+t.test('terminating a worker thread while it is inside addon calls never aborts the process', async (t) => {
+  // A terminating thread's N-API calls fail; node-addon-api must swallow the
+  // exception it cannot throw instead of calling std::terminate. Run in a
+  // child process so a regression fails this test rather than killing tap.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const source = \`
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.nodeGypBuild)(workerData.root);
+      const rows = 64, cols = 96;
+      const x = new Float32Array(rows * cols).fill(0.5), w = new Float32Array(cols).fill(1), b = new Float32Array(cols);
+      const out = new Float32Array(rows * cols), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+      const targets = new Int32Array(rows).fill(1), dlogits = new Float32Array(rows * cols);
+      parentPort.postMessage('running');
+      for (;;) {
+        addon.layerNormForward(x, w, b, out, mean, rstd, { rows, cols, eps: 1e-5 });
+        addon.softmaxCrossEntropy(out, targets, dlogits, { rows, vocab: cols });
+      }\`;
+    (async () => {
+      for (let i = 0; i < 30; i++) {
+        const worker = new Worker(source, { eval: true, workerData: ${JSON.stringify({ nodeGypBuild: path.join(root, 'node_modules', 'node-gyp-build'), root })} });
+        await new Promise((resolve) => worker.once('message', resolve));
+        await new Promise((resolve) => setTimeout(resolve, i % 4)); // vary where the worker is when it is stopped
+        await worker.terminate();
+      }
+      console.log('terminated 30 busy workers');
+    })();`;
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+  t.match(out, /terminated 30 busy workers/);
+});

@@ -183,8 +183,9 @@ function startWorker(init: WorkerInit): Promise<{ worker: Worker; info: ModelInf
 /**
  * Asks a worker to stop between two decoding steps and waits for its thread
  * to end. worker.terminate() is only the fallback (a worker stuck for
- * WORKER_STOP_MS, e.g. in a long beam search): terminating a thread inside a
- * native kernel call can abort the whole process.
+ * WORKER_STOP_MS, e.g. in a long beam search); it is safe inside a native
+ * kernel call (the addon swallows the N-API errors of a terminating thread,
+ * test/runtime.test.ts), but a clean stop lets the worker free its model.
  */
 const WORKER_STOP_MS = 10_000;
 
