@@ -13,7 +13,7 @@ import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { responseEndId } from './instruction_format.js';
-import { collateSft, encodeInstructions, packRows, type EncodedExample } from './sft_data.js';
+import { collateSft, encodeInstructions, lengthGroupedOrder, packRows, type EncodedExample } from './sft_data.js';
 import type { InstructionExample } from '../data/records.js';
 import { STAGE_IDENTITY_KEYS, type SftConfig } from './stage_config.js';
 import {
@@ -97,7 +97,13 @@ export function sft(o: SftOptions): SftResult {
   const val = encodeInstructions(tokenizer, o.val ?? [], endId, maxLength, 'val');
   const dataSha256 = recordsSha256(o.train);
   const lengths = train.map((ex) => ex.ids.length);
-  const sampler = new EpochSampler(train.length, c.seed + 2, (order) => (c.packing ? packRows(order, lengths, maxLength) : order.map((i) => [i])));
+  // Grouping draws from its own stream, seeded apart from the epoch shuffles, so the sampler's replay on resume sees the same draws.
+  const grouping = new Random(c.seed + 3);
+  const arrange = (order: number[]): number[][] => {
+    if (c.packing) return packRows(order, lengths, maxLength);
+    return (c.group_by_length ? lengthGroupedOrder(order, lengths, c.batch_size, grouping) : order).map((i) => [i]);
+  };
+  const sampler = new EpochSampler(train.length, c.seed + 2, arrange);
   const padId = endId; // any id: padding positions have no loss and no later position sees them
 
   // --- resume
@@ -109,7 +115,7 @@ export function sft(o: SftOptions): SftResult {
     checkResumedStage(ckpt, STAGE);
     checkSameModel(ckpt, decoderCheckpointConfig(model.config));
     checkSameTokenizer(ckpt, tokenizer);
-    checkSameKeys(state.config, { ...c }, [...STAGE_IDENTITY_KEYS, 'packing'], 'resume');
+    checkSameKeys(state.config, { ...c }, [...STAGE_IDENTITY_KEYS, 'packing', 'group_by_length'], 'resume');
     if (state.data_sha256 !== dataSha256)
       throw new DataError('DATA_CHANGED', `resume: these are not the training examples the checkpoint was trained on (sha256 ${dataSha256.slice(0, 12)}…, the checkpoint's ${state.data_sha256.slice(0, 12)}…); resume with the original examples`);
     restoreTraining(model, optimizer, ckpt);

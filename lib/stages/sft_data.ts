@@ -11,6 +11,7 @@
 // ConstantLengthDataset an example then attends to the earlier examples of its
 // row and starts at a later position than it will at generation time.
 import { DataError } from '../errors.js';
+import type { Random } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { InstructionExample } from '../data/records.js';
@@ -81,6 +82,28 @@ export function packRows(order: readonly number[], lengths: readonly number[], c
   }
   if (row.length > 0) rows.push(row);
   return rows;
+}
+
+/**
+ * HF's length-grouped order (LengthGroupedSampler): the epoch's shuffled
+ * order is cut into mega-batches of `batchSize`·MEGA_BATCH examples, each
+ * sorted longest first, so consecutive batches hold similar lengths. The
+ * batches of a mega-batch are then visited in an order drawn from `rng`
+ * (HF keeps them longest first), so training does not sweep from long to
+ * short examples.
+ */
+export const MEGA_BATCH = 50;
+
+export function lengthGroupedOrder(order: readonly number[], lengths: readonly number[], batchSize: number, rng: Random): number[] {
+  const out: number[] = [];
+  const mega = batchSize * MEGA_BATCH;
+  for (let start = 0; start < order.length; start += mega) {
+    const group = order.slice(start, start + mega).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+    const batches: number[][] = [];
+    for (let i = 0; i < group.length; i += batchSize) batches.push(group.slice(i, i + batchSize));
+    for (const batch of rng.shuffle(batches)) out.push(...batch);
+  }
+  return out;
 }
 
 /** Rows of examples (one each, or packed) → a right-padded batch with masked targets. */

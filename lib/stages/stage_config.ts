@@ -24,6 +24,12 @@ export interface SftConfig extends StageConfig {
    * instead of padding each example (fewer wasted positions; see sft_data.ts).
    */
   packing: boolean;
+  /**
+   * Without packing: batch examples of similar length together (HF's
+   * group_by_length), so a batch pads to little more than its own examples
+   * instead of to the longest of a random draw.
+   */
+  group_by_length: boolean;
 }
 
 export type RewardConfig = StageConfig;
@@ -55,6 +61,7 @@ export const DEFAULT_SFT: SftConfig = {
   lr_decay_iters: 500,
   eval_interval: 100,
   packing: false,
+  group_by_length: false,
 };
 
 /** Reward-model defaults: batch_size prompts, each with all C(K,2) pairs of its K responses. */
@@ -91,7 +98,10 @@ const NON_NEGATIVE_INTS = new Set(['max_iters', 'warmup_iters', 'lr_decay_iters'
 export const STAGE_IDENTITY_KEYS: readonly string[] = ['batch_size', 'gradient_accumulation_steps', 'seed'];
 
 export function sftConfig(raw: unknown, source = 'sft config', base: SftConfig = DEFAULT_SFT): SftConfig {
-  return stageConfig(raw, source, base);
+  const c = stageConfig(raw, source, base);
+  if (c.packing && c.group_by_length)
+    throw new ConfigError('CONFIG_INVALID', `${source}: group_by_length groups unpacked examples; with packing the rows are already full. Set one of them to false`);
+  return c;
 }
 
 export function rewardConfig(raw: unknown, source = 'reward config', base: RewardConfig = DEFAULT_REWARD): RewardConfig {

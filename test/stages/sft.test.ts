@@ -79,6 +79,23 @@ t.test('resume: stopped after 4 of 8 steps and resumed, the weights are bitwise 
   loaded.namedParameters().forEach(([name, p], i) => expectBitwise(t, `loaded ${name}`, p.f32(), a[i]![1].f32()));
 });
 
+t.test('resume with length-grouped batches across epochs is bitwise; packing and grouping together are refused', async (t) => {
+  const dir = t.testdir();
+  // Six examples, batch 2: each epoch is three batches, so 8 steps cross epochs and the grouping stream advances.
+  const more = [...train, { instruction: 'Spell', input: 'cat', output: 'c a t' }, { instruction: 'Upper', input: 'abcdefgh', output: 'ABCDEFGH' }];
+  const keys = { batch_size: 2, group_by_length: true, lr_decay_iters: 8, checkpoint_interval: 3, log_interval: 1 };
+  const run = (outDir: string, maxIters: number, resume = false) =>
+    sft({ model: newModel(6), tokenizer: tok, train: more, config: config({ ...keys, max_iters: maxIters }), outDir, resume });
+  const whole = run(path.join(dir, 'whole'), 8);
+  run(path.join(dir, 'split'), 5);
+  const resumed = run(path.join(dir, 'split'), 8, true);
+  const a = whole.model.namedParameters(), b = resumed.model.namedParameters();
+  a.forEach(([name, p], i) => expectBitwise(t, name, b[i]![1].f32(), p.f32()));
+  t.throws(() => config({ packing: true, group_by_length: true }), /group_by_length groups unpacked examples/);
+  t.throws(() => sft({ model: newModel(6), tokenizer: tok, train: more, config: config({ ...keys, group_by_length: false, max_iters: 9 }), outDir: path.join(dir, 'split'), resume: true }),
+    /trained with group_by_length = true/, 'resume refuses a changed grouping');
+});
+
 t.test('resume refuses changed examples, batch settings, model or tokenizer; a fresh run will not overwrite a checkpoint', async (t) => {
   const dir = t.testdir();
   const out = path.join(dir, 'run');

@@ -8,7 +8,8 @@ import { crossEntropy } from '../../lib/tensor/ops/loss.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { CharTokenizer } from '../../lib/tokenizer/char.js';
 import { RESPONSE_END, renderPrompt, responseEndId } from '../../lib/stages/instruction_format.js';
-import { collateSft, encodeInstructions, packRows } from '../../lib/stages/sft_data.js';
+import { MEGA_BATCH, collateSft, encodeInstructions, lengthGroupedOrder, packRows } from '../../lib/stages/sft_data.js';
+import { Random } from '../../lib/tensor/random.js';
 import type { InstructionExample } from '../../lib/data/records.js';
 import { expectClose } from '../helpers/compare.js';
 
@@ -128,6 +129,32 @@ t.test('packing: rows of whole examples within capacity, every example once, sam
   });
   t.same([...packed.y.i32()], want, 'targets: only each example\'s output and end tokens');
   t.equal(packed.targets, a.ids.length - a.promptLength + c.ids.length - c.promptLength);
+});
+
+t.test('length grouping: a permutation whose batches hold similar lengths, with far less padding than a random order', async (t) => {
+  const rng = new Random(4);
+  const n = 1000, batchSize = 8;
+  const lengths = Array.from({ length: n }, () => 20 + rng.int(100));
+  const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const grouped = lengthGroupedOrder(order, lengths, batchSize, new Random(9));
+  t.same([...grouped].sort((a, b) => a - b), [...order].sort((a, b) => a - b), 'every example exactly once');
+  const padding = (o: readonly number[]) => {
+    let pad = 0;
+    for (let i = 0; i < o.length; i += batchSize) {
+      const batch = o.slice(i, i + batchSize).map((j) => lengths[j]!);
+      pad += batch.reduce((s, l) => s + Math.max(...batch) - l, 0);
+    }
+    return pad;
+  };
+  const random = padding(order), lean = padding(grouped);
+  t.ok(lean < random / 10, `padded positions: ${lean} grouped vs ${random} in the random order`);
+  // Batches stay within their mega-batch: the examples of grouped batch b all come from one mega-batch of the input order.
+  const megaOf = new Map(order.map((id, i) => [id, Math.floor(i / (batchSize * MEGA_BATCH))]));
+  for (let i = 0; i < n; i += batchSize) t.equal(new Set(grouped.slice(i, i + batchSize).map((id) => megaOf.get(id))).size, 1, `batch ${i / batchSize} from one mega-batch`);
+  // Batch order within a mega-batch is drawn, not longest first: the batch maxima are not sorted.
+  const maxima = Array.from({ length: MEGA_BATCH }, (_, b) => Math.max(...grouped.slice(b * batchSize, (b + 1) * batchSize).map((j) => lengths[j]!)));
+  t.notSame(maxima, [...maxima].sort((a, b) => b - a), 'batches of a mega-batch are visited in a drawn order');
+  t.same(lengthGroupedOrder(order, lengths, batchSize, new Random(9)), grouped, 'same seed, same order');
 });
 
 t.test('bad examples are refused naming the example and the fix', async (t) => {
