@@ -36,6 +36,14 @@ export interface EvalResult {
   partial: number;
   /** The first response of each task, verbatim. */
   samples: SampleGeneration[];
+  /** Every instance's scores, in the order given: what paired tests compare. */
+  scores: InstanceScore[];
+}
+
+export interface InstanceScore {
+  task: string;
+  exact: number;
+  partial: number;
 }
 
 // A demonstration is a whole rendered exchange closed by RESPONSE_END; the
@@ -66,6 +74,7 @@ export function evaluateTasks(model: DecoderLM, tokenizer: Tokenizer, instances:
   const batchSize = o.batchSize ?? 16;
   const stats = new Map<string, { exact: number; partial: number; n: number }>();
   const samples: SampleGeneration[] = [];
+  const scores: InstanceScore[] = [];
   for (let start = 0; start < instances.length; start += batchSize) {
     const batch = instances.slice(start, start + batchSize);
     // Room for the reference answer plus slack, so a wrong but longer answer is still read whole.
@@ -85,6 +94,7 @@ export function evaluateTasks(model: DecoderLM, tokenizer: Tokenizer, instances:
     batch.forEach((inst, i) => {
       const response = outputs[i]![0]!.text.trim();
       const score = scoreResponse(inst, response, setting.form);
+      scores.push({ task: inst.task, exact: score.exact, partial: score.partial });
       const s = stats.get(inst.task) ?? { exact: 0, partial: 0, n: 0 };
       s.exact += score.exact;
       s.partial += score.partial;
@@ -95,5 +105,5 @@ export function evaluateTasks(model: DecoderLM, tokenizer: Tokenizer, instances:
   }
   const byTask = [...stats].map(([task, s]) => ({ task, exact: s.exact / s.n, partial: s.partial / s.n, n: s.n }));
   const mean = (key: 'exact' | 'partial') => byTask.reduce((sum, t) => sum + t[key], 0) / Math.max(byTask.length, 1);
-  return { byTask, exact: mean('exact'), partial: mean('partial'), samples };
+  return { byTask, exact: mean('exact'), partial: mean('partial'), samples, scores };
 }

@@ -37,7 +37,9 @@ import type { DemoConfig } from './config.js';
 import { evaluateTasks, type EvalResult } from './evaluate.js';
 import { runGlmStage, type GlmStageResult } from './glm_stage.js';
 import { copyParameters, cloneDecoder } from './clone.js';
+import { policyReward, type PolicyReward } from './policy_reward.js';
 import { collectPreferences, instancePrompt } from './preferences.js';
+import { ALPHA, binomialTailAtLeast, formatP, pairedSignTest } from './significance.js';
 import { trackSteps, type DemoListener } from './progress.js';
 import { demoTokenizer } from './tokenizer.js';
 
@@ -59,6 +61,8 @@ export interface StageTime {
 export interface DemoCheck {
   claim: string;
   measured: string;
+  /** One-sided exact p-value of a "better than" claim (significance.ts); null for threshold claims. */
+  pValue: number | null;
   holds: boolean;
 }
 
@@ -76,7 +80,11 @@ export interface DemoMetrics {
     curve: [number, number][]; trainPrompts: number; heldOutPrompts: number; dropped: number; sampleAccuracy: number;
     heldOutAccuracy: number; heldOutPairs: number; initialAccuracy: number;
   };
-  ppo: { history: PpoStepStats[]; before: EvalResult; after: EvalResult };
+  ppo: {
+    history: PpoStepStats[]; before: EvalResult; after: EvalResult;
+    /** Reward-model score of sampled responses on held-out prompts: the SFT model, then the PPO policy (same seeds). */
+    heldOutReward: { prompts: number; sft: PolicyReward; ppo: PolicyReward };
+  };
   glm: GlmStageResult;
   checks: DemoCheck[];
 }
@@ -158,7 +166,7 @@ export function runDemo(o: DemoOptions): DemoMetrics {
     const s = c.sft;
     const config = sftConfig({
       batch_size: s.batch_size, max_iters: s.iters, lr_decay_iters: s.iters, learning_rate: s.learning_rate, min_lr: s.learning_rate / 10,
-      warmup_iters: Math.min(50, Math.floor(s.iters / 10)), eval_interval: s.iters, packing: true, weight_decay: 0.1, seed: c.seed,
+      warmup_iters: Math.min(50, Math.floor(s.iters / 10)), eval_interval: s.iters, group_by_length: s.group_by_length, weight_decay: 0.1, seed: c.seed,
     }, 'demo sft');
     const result = sft({ config, model: sftModel, tokenizer, train: examples, val, outDir: path.join(o.workDir, 'sft'), onProgress: trackSteps('instruction tuning', emit, curve) });
     return { curve, valLoss: result.valLoss, examples: examples.length };
@@ -204,7 +212,13 @@ export function runDemo(o: DemoOptions): DemoMetrics {
       },
     });
     const after = evaluate(policy, checkInstances, 0, 'direct', 'after PPO');
-    return { history: result.history, before, after };
+    // Held-out prompts (never rolled out on), one sample each from the SFT model and from the policy, on the same seeds.
+    const heldOutPrompts = new Random(c.seed + 41).shuffle([...checkInstances]).slice(0, p.evalPrompts).map((inst, i) => instancePrompt(inst, i));
+    emit({ type: 'progress', stage: 'reward of held-out samples', done: 0, total: 2, info: `${heldOutPrompts.length} prompts` });
+    const sampling = { seed: c.seed + 42, maxNewTokens: 48 };
+    const heldOutReward = { prompts: heldOutPrompts.length, sft: policyReward(sftModel, rm.model, tokenizer, heldOutPrompts, sampling), ppo: policyReward(policy, rm.model, tokenizer, heldOutPrompts, sampling) };
+    emit({ type: 'result', text: `reward-model score on ${heldOutPrompts.length} held-out prompts: SFT ${heldOutReward.sft.mean.toFixed(3)}, after PPO ${heldOutReward.ppo.mean.toFixed(3)}` });
+    return { history: result.history, before, after, heldOutReward };
   });
 
   // --- 8. GLM: blank infilling, then cloze classification with the same weights that generate
@@ -256,46 +270,80 @@ function rewardStage(
   };
 }
 
-/** Issue #6's claims, each with the measured values; `holds` is computed from them. */
+/** Exact-match and partial-credit scores of one evaluation, restricted to some tasks, in instance order. */
+function taskScores(r: EvalResult, tasks: readonly string[], key: 'exact' | 'partial'): number[] {
+  return r.scores.filter((x) => tasks.includes(x.task)).map((x) => x[key]);
+}
+
+const signTestText = (label: string, before: number[], after: number[]): string => {
+  const t = pairedSignTest(before, after);
+  return `${label} ${pct(mean(before))} → ${pct(mean(after))} (${t.wins} better, ${t.losses} worse, ${formatP(t.pValue)})`;
+};
+
+/**
+ * Issue #6's claims, each with the measured values; `holds` is computed from
+ * them. "Better than" claims need a one-sided exact test below ALPHA on the
+ * same instances (paired sign test) or against chance (binomial test), so a
+ * lucky draw of a small evaluation set does not count.
+ */
 export function demoChecks(m: Omit<DemoMetrics, 'checks'>): DemoCheck[] {
   const held = m.sft.heldOutTasks;
-  const baseHeld = accuracyOn(m.heldOut.base, held), sftHeld = accuracyOn(m.heldOut.sft, held);
-  const baseHeldPartial = accuracyOn(m.heldOut.base, held, 'partial'), sftHeldPartial = accuracyOn(m.heldOut.sft, held, 'partial');
+  const baseExact = taskScores(m.heldOut.base, held, 'exact'), sftExact = taskScores(m.heldOut.sft, held, 'exact');
+  const basePartial = taskScores(m.heldOut.base, held, 'partial'), sftPartial = taskScores(m.heldOut.sft, held, 'partial');
+  const exactTest = pairedSignTest(baseExact, sftExact), partialTest = pairedSignTest(basePartial, sftPartial);
+  // Either measure may show the gain (Bonferroni: twice the smaller p), but never while exact match got worse.
+  const iftP = mean(sftExact) < mean(baseExact) ? 1 : Math.min(1, 2 * Math.min(exactTest.pValue, partialTest.pValue));
+
+  const direct = taskScores(m.cot.direct, ['addition'], 'exact'), cot = taskScores(m.cot.cot, ['addition'], 'exact');
+  const cotTest = pairedSignTest(direct, cot);
+
+  const { sft: sftReward, ppo: ppoReward, prompts } = m.ppo.heldOutReward;
+  const rewardTest = pairedSignTest(sftReward.scores, ppoReward.scores);
   const h = m.ppo.history;
   const third = Math.max(1, Math.floor(h.length / 3));
   const firstScore = mean(h.slice(0, third).map((s) => s.score)), lastScore = mean(h.slice(-third).map((s) => s.score));
   const lastKl = mean(h.slice(-third).map((s) => s.kl));
   const target = m.config.ppo.kl_target;
+
+  const g = m.glm;
+  const correct = Math.round(g.clozeAccuracy * g.clozeEval);
+  const clozeP = binomialTailAtLeast(correct, g.clozeEval, g.chance);
   return [
     {
       claim: `instruction tuning improves zero-shot accuracy on the held-out task family (${held.join(', ')})`,
-      measured: `exact ${pct(baseHeld)} → ${pct(sftHeld)}; partial credit ${pct(baseHeldPartial)} → ${pct(sftHeldPartial)}`,
-      holds: sftHeld > baseHeld || (sftHeld === baseHeld && sftHeldPartial > baseHeldPartial),
+      measured: `${signTestText('exact', baseExact, sftExact)}; ${signTestText('partial credit', basePartial, sftPartial)}`,
+      pValue: iftP,
+      holds: iftP < ALPHA,
     },
     {
       claim: 'chain of thought beats direct answers on multi-digit addition',
-      measured: `exact: direct ${pct(m.cot.direct.exact)}, worked steps ${pct(m.cot.cot.exact)}`,
-      holds: m.cot.cot.exact > m.cot.direct.exact,
+      measured: signTestText('exact: direct → worked steps', direct, cot),
+      pValue: cotTest.pValue,
+      holds: cotTest.pValue < ALPHA,
     },
     {
       claim: 'reward model held-out pair accuracy ≥ 0.9',
       measured: `${m.rm.heldOutAccuracy.toFixed(3)} over ${m.rm.heldOutPairs} pairs`,
+      pValue: null,
       holds: m.rm.heldOutAccuracy >= 0.9,
     },
     {
       claim: 'PPO raises the mean reward-model score',
-      measured: `first third of iterations ${firstScore.toFixed(3)}, last third ${lastScore.toFixed(3)}`,
-      holds: lastScore > firstScore,
+      measured: `held-out prompts (${prompts}, one sample each): SFT ${sftReward.mean.toFixed(3)} → PPO ${ppoReward.mean.toFixed(3)} (${rewardTest.wins} higher, ${rewardTest.losses} lower, ${formatP(rewardTest.pValue)}); training rollouts: first third ${firstScore.toFixed(3)}, last third ${lastScore.toFixed(3)}`,
+      pValue: rewardTest.pValue,
+      holds: rewardTest.pValue < ALPHA && ppoReward.mean > sftReward.mean,
     },
     {
       claim: `PPO keeps the KL near its target (${target} nats; within 0.25×–2× of it)`,
       measured: `mean KL of the last third ${lastKl.toFixed(2)} nats`,
+      pValue: null,
       holds: lastKl >= 0.25 * target && lastKl <= 2 * target,
     },
     {
       claim: 'GLM cloze accuracy above chance, with the same weights that generate',
-      measured: `accuracy ${pct(m.glm.clozeAccuracy)} (chance ${pct(m.glm.chance)}; before fine-tuning ${pct(m.glm.clozeAccuracyBefore)})`,
-      holds: m.glm.clozeAccuracy > m.glm.chance,
+      measured: `accuracy ${pct(g.clozeAccuracy)} (${correct}/${g.clozeEval}; chance ${pct(g.chance)}, ${formatP(clozeP)}; before fine-tuning ${pct(g.clozeAccuracyBefore)})`,
+      pValue: clozeP,
+      holds: clozeP < ALPHA,
     },
   ];
 }

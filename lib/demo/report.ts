@@ -4,6 +4,7 @@
 import type { LineChart, Report, ReportSection, ReportTable, SampleGeneration } from '../report/model.js';
 import type { EvalResult } from './evaluate.js';
 import type { DemoMetrics } from './pipeline.js';
+import { ALPHA, pValueText } from './significance.js';
 
 const curveChart = (title: string, points: readonly [number, number][], yLabel = 'loss'): LineChart =>
   ({ title, xLabel: 'iteration', yLabel, series: [{ name: title, points }] });
@@ -29,8 +30,11 @@ export function demoReport(m: DemoMetrics, run: { date: string; command: string;
   const sections: ReportSection[] = [
     {
       title: 'Claims and what was measured',
-      paragraphs: ['Each line is a claim of the pipeline; "holds" is computed from the numbers of this run, which are measured, never fixed.'],
-      tables: [{ columns: ['claim', 'measured', 'holds'], rows: m.checks.map((c) => [c.claim, c.measured, c.holds ? 'yes' : 'no']) }],
+      paragraphs: [
+        'Each line is a claim of the pipeline; "holds" is computed from the numbers of this run, which are measured, never fixed.',
+        `A "better than" claim holds only when a one-sided exact test on this run's evaluation sets gives p < ${ALPHA}: the paired sign test (the same instances or prompts before and after) or the binomial test against chance.`,
+      ],
+      tables: [{ columns: ['claim', 'measured', 'p', 'holds'], rows: m.checks.map((c) => [c.claim, c.measured, c.pValue === null ? '—' : pValueText(c.pValue), c.holds ? 'yes' : 'no']) }],
     },
     {
       title: 'Pre-training (character-level decoder on tinyshakespeare)',
@@ -62,6 +66,7 @@ export function demoReport(m: DemoMetrics, run: { date: string; command: string;
     },
     {
       title: 'PPO against the reward model',
+      paragraphs: [`On ${m.ppo.heldOutReward.prompts} held-out prompts, one sampled response each (same seeds for both models), the reward model scores the SFT model ${m.ppo.heldOutReward.sft.mean.toFixed(3)} and the PPO policy ${m.ppo.heldOutReward.ppo.mean.toFixed(3)} on average.`],
       charts: [
         { title: 'reward-model score', xLabel: 'iteration', yLabel: 'score', series: [{ name: 'mean score', points: h.map((s) => [s.iter, s.score]) }, { name: 'score − β·KL', points: h.map((s) => [s.iter, s.rlhfReward]) }] },
         { title: 'KL to the SFT model and β', xLabel: 'iteration', yLabel: 'nats / β', series: [{ name: 'KL (nats)', points: h.map((s) => [s.iter, s.kl]) }, { name: 'β', points: h.map((s) => [s.iter, s.klCoef]) }] },
