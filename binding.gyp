@@ -16,6 +16,7 @@
         "native/cpu/optimizer.cpp",
         "native/cpu/permute.cpp",
         "native/cpu/elementwise.cpp",
+        "native/dist/mpi.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
@@ -29,7 +30,8 @@
         "native/binding/bias.cpp",
         "native/binding/optimizer.cpp",
         "native/binding/permute.cpp",
-        "native/binding/elementwise.cpp"
+        "native/binding/elementwise.cpp",
+        "native/binding/distributed.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -40,7 +42,8 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags": ["-O3", "-fno-math-errno", "-ffp-contract=off", "-fvisibility=hidden"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-ffp-contract=off", "-fexceptions", "-fvisibility=hidden"],
-      "ldflags": ["-pthread"]
+      "ldflags": ["-pthread"],
+      "libraries": ["-ldl"]
     }
   ]
 }

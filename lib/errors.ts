@@ -24,3 +24,6 @@ export class ShapeError extends LmkitError {}
 
 /** Training cannot go on (non-finite loss, nothing to resume). */
 export class TrainingError extends LmkitError {}
+
+/** Distributed training cannot start or go on (no MPI, a peer rank failed, a collective timed out, replicas diverged). */
+export class DistributedError extends LmkitError {}

@@ -71,8 +71,11 @@ function accumulate(target: Float32Array, add: Float32Array): void {
 /**
  * Back-propagates from `root` (a scalar unless gradOut is given), accumulating
  * into .grad of every leaf with requiresGrad. Frees the graph.
+ * `onLeafGrad` is called for each such leaf as soon as this pass has added
+ * its whole gradient (every leaf once, in the order the walk finishes them):
+ * data parallelism starts reducing a bucket while the rest of the pass runs.
  */
-export function backward(root: Tensor, gradOut?: Float32Array): void {
+export function backward(root: Tensor, gradOut?: Float32Array, onLeafGrad?: (leaf: Tensor) => void): void {
   if (!gradOut && root.size !== 1)
     throw new ShapeError('SHAPE_MISMATCH', `backward(): root has shape [${root.shape.join(', ')}]; pass gradOut for a non-scalar`);
   if (gradOut && gradOut.length !== root.size)
@@ -123,6 +126,7 @@ export function backward(root: Tensor, gradOut?: Float32Array): void {
       if (t.requiresGrad) {
         if (t.grad) accumulate(t.grad, g);
         else t.grad = g;
+        onLeafGrad?.(t);
       }
       continue;
     }

@@ -17,6 +17,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerOptimizer(env, exports);
   registerPermute(env, exports);
   registerElementwise(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 
