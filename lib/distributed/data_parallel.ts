@@ -102,7 +102,8 @@ export class DataParallel {
     if (N === 1) return local;
     while (this.nextToStart < this.buckets.length) this.start(this.nextToStart++);
     const totals = new Float64Array([local.loss, local.tokens]);
-    this.world.allReduce(totals, 'sum', 'all-reduce of the step loss');
+    // Queued behind the buckets; waited last, so a failure names the first collective that failed.
+    const reducedTotals = this.world.allReduceStart(totals, 'sum', 'all-reduce of the step loss');
     const scale = 1 / N;
     this.buckets.forEach((b) => {
       b.pending!.wait();
@@ -119,6 +120,7 @@ export class DataParallel {
         p.grad = g;
       });
     });
+    reducedTotals.wait();
     this.begin();
     return { loss: totals[0]! / N, tokens: totals[1]! };
   }

@@ -113,7 +113,7 @@ class MpiWorld implements World {
         if (!outcome.ok) {
           const timedOut = outcome.error.includes('did not complete within');
           throw new DistributedError(timedOut ? 'DIST_TIMEOUT' : 'DIST_COLLECTIVE_FAILED',
-            `rank ${this.rank} of ${this.worldSize}: ${what}: ${outcome.error}. The job cannot go on: check the other ranks' output for the first error; ` +
+            `${what}: ${outcome.error}. The job cannot go on: check the other ranks' output for the first error; ` +
             'a run with checkpoints continues from the last one with --resume (raise LMKIT_DIST_TIMEOUT if a rank was only slow)');
         }
       },

@@ -4,7 +4,7 @@
 // in the checkpoint; and the metrics carry how long the ranks waited on
 // communication.
 import { ConfigError } from '../errors.js';
-import { gatherRngStates, rankSeed } from '../distributed/sharding.js';
+import { gatherRngStates, rankSeed, sumOverRanks } from '../distributed/sharding.js';
 import type { World } from '../distributed/world.js';
 import { Random, type RngState } from '../tensor/random.js';
 import type { TrainerState } from './trainer_state.js';
@@ -47,4 +47,18 @@ export function commWindow(world: World): () => Record<string, number> {
     last = now;
     return fields;
   };
+}
+
+/**
+ * Means over a set split across ranks: each rank gives the means over its
+ * share and the share's weight (examples, target tokens), or null for an
+ * empty share; returns the weighted means over the whole set. One process
+ * gets its own means back untouched.
+ */
+export function meanOverRanks(world: World, share: { means: readonly number[]; weight: number } | null, width: number, what: string): number[] {
+  if (world.worldSize === 1) return [...share!.means];
+  const sums = share && share.weight > 0 ? [...share.means.map((m) => m * share.weight), share.weight] : new Array<number>(width + 1).fill(0);
+  const reduced = sumOverRanks(world, sums, what);
+  const total = reduced.pop()!;
+  return reduced.map((s) => s / total);
 }
