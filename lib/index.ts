@@ -186,3 +186,11 @@ export type { ClozeExample as ClozeTextExample } from './data/cloze_jsonl.js';
 export { glmCheckpointConfig, glmFromCheckpoint, GLM_MODEL_TYPE } from './models/glm_checkpoint.js';
 export { PromptOrder, writePpoCheckpoint, parsePpoRunState, readValueCheckpoint, valueModelConfig, weightsSha256, ppoStatsFromMetrics, VALUE_CHECKPOINT, VALUE_MODEL_TYPE } from './stages/ppo_checkpoint.js';
 export type { PpoRunState, PpoCheckpointParts } from './stages/ppo_checkpoint.js';
+
+// --- distributed (issue #11): data-parallel training on Open MPI, opened at run time only under mpirun or initDistributed().
+export { DistributedError } from './errors.js';
+export {
+  initDistributed, defaultWorld, launchedByMpi, rank, worldSize, allReduce, broadcast, barrier, SINGLE_PROCESS,
+  DataParallel, drawShard, checkReplicasAgree, shareCheckpoint,
+} from './distributed/index.js';
+export type { World, Collective, CommStats, ReduceOp, InitDistributedOptions, DataParallelOptions, StepTotals } from './distributed/index.js';
