@@ -23,8 +23,9 @@ void requireInit(Napi::Env env, const char* op) {
     throw Napi::RangeError::New(env, std::string(op) + ": MPI is not initialised in this process; call initDistributed() first");
 }
 
+// `buffer` is the collective's typed array, or undefined (barrier: nothing to keep alive).
 Napi::Value Ticket(Napi::Env env, dist::Ticket ticket, const Napi::Value& buffer) {
-  inFlight().emplace(ticket, Napi::Persistent(buffer));
+  inFlight().emplace(ticket, buffer.IsObject() ? Napi::Persistent(buffer) : Napi::Reference<Napi::Value>());
   return Napi::Number::New(env, static_cast<double>(ticket));
 }
 
