@@ -74,11 +74,13 @@ export function mpirunFlags(np: number): string[] {
  * of the CLI), killed with its whole group after
  * `watchdogMs` and at the end of the test `t`.
  */
-export function mpirunJob(t: Test, np: number, args: string[], o: { env?: Record<string, string>; script?: string; watchdogMs?: number } = {}): Job {
+export function mpirunJob(t: Test, np: number, args: string[], o: { env?: Record<string, string>; script?: string; watchdogMs?: number; launcher?: string[] } = {}): Job {
   checkDistFresh();
   const env = { ...process.env, LMKIT_NUM_THREADS: '1', ...o.env };
   const forwarded = Object.keys({ LMKIT_NUM_THREADS: 1, ...o.env }).flatMap((k) => ['-x', k]);
-  const child = spawn('mpirun', [...mpirunFlags(np), ...forwarded, process.execPath, o.script ?? main, ...args], {
+  // `launcher` replaces `mpirun <flags>` (scripts/netns-two-hosts.sh run, which forwards LMKIT_* itself).
+  const [command, ...flags] = o.launcher ?? ['mpirun', ...mpirunFlags(np), ...forwarded];
+  const child = spawn(command!, [...flags, process.execPath, o.script ?? main, ...args], {
     env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
