@@ -10,5 +10,5 @@ export { openMpiLibrary, LIBMPI_CANDIDATES, INSTALL_HINT } from './mpi_library.j
 export { DataParallel, DEFAULT_BUCKET_BYTES } from './data_parallel.js';
 export type { DataParallelOptions, StepTotals } from './data_parallel.js';
 export { drawShard, isMine, sumOverRanks, gatherRngStates, rankSeed } from './sharding.js';
-export { checkReplicasAgree, parametersDigest } from './replicas.js';
+export { checkReplicasAgree, checkSameData, parametersDigest } from './replicas.js';
 export { shareCheckpoint, resumeFolder, broadcastJson } from './checkpoint_sync.js';

@@ -18,6 +18,7 @@ import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
 import { drawShard, isMine } from '../distributed/sharding.js';
 import { defaultWorld, type World } from '../distributed/world.js';
 import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
@@ -205,6 +206,7 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   const train = encodeClozeExamples(tokenizer, o.train, labels, specials, P, 'train');
   const val = encodeClozeExamples(tokenizer, o.val ?? [], labels, specials, P, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training examples');
   const sampler = new EpochSampler(train.length, c.seed + 2, (order) => order);
   const verbalizers = { ...o.verbalizers };
 

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 
 import { resumeFolder } from '../distributed/checkpoint_sync.js';
 import { DataParallel } from '../distributed/data_parallel.js';
-import { checkReplicasAgree } from '../distributed/replicas.js';
+import { checkReplicasAgree, checkSameData } from '../distributed/replicas.js';
 import { drawShard, sumOverRanks } from '../distributed/sharding.js';
 import { defaultWorld, type World } from '../distributed/world.js';
 import { ConfigError, DataError, TrainingError } from '../errors.js';
@@ -188,6 +188,7 @@ export function ppo(o: PpoOptions): PpoResult {
 
   // --- seeded streams: prompt order, sampling, minibatch order; or where a checkpoint left them
   const promptsSha256 = recordsSha256(o.prompts);
+  checkSameData(world, promptsSha256, 'the prompts');
   const referenceSha256 = checkpointDir ? weightsSha256(reference) : '';
   const endTokenId = o.endTokenId ?? null;
   const resumed = loadResumePoint(resumeFolder(world, checkpointDir, o.resume ?? false), o.resume ?? false);

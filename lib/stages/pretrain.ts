@@ -15,7 +15,7 @@ import { CheckpointError, ConfigError, DataError, TrainingError } from '../error
 import { TextCorpus, type Batch, type TokenizerSpec } from '../data/text_corpus.js';
 import { resumeFolder } from '../distributed/checkpoint_sync.js';
 import { DataParallel } from '../distributed/data_parallel.js';
-import { checkReplicasAgree } from '../distributed/replicas.js';
+import { checkReplicasAgree, checkSameData } from '../distributed/replicas.js';
 import { drawShard, isMine, sumOverRanks } from '../distributed/sharding.js';
 import { defaultWorld, SINGLE_PROCESS, type World } from '../distributed/world.js';
 import { CHECKPOINT_FILES, readCheckpoint, recoverCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
@@ -183,6 +183,7 @@ export function pretrain(o: PretrainOptions): PretrainResult {
   const corpus = TextCorpus.fromFile(o.dataFile, { tokenizer, valFraction: c.val_fraction });
   if (resumed && corpus.sha256 !== resumed.state.data_sha256)
     throw new DataError('DATA_CHANGED', `${o.dataFile}: this is not the text the checkpoint was trained on (sha256 ${corpus.sha256.slice(0, 12)}…, the checkpoint's ${resumed.state.data_sha256.slice(0, 12)}…); resume with the original data file`);
+  checkSameData(world, corpus.sha256, `--data ${o.dataFile}`);
   corpus.checkBlockSize(c.block_size);
   checkNoSpecialTokens(corpus, specialTokens, c.arch);
   const sampler = new Random(c.seed + 2);

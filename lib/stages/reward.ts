@@ -11,6 +11,7 @@ import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
 import { drawShard, isMine } from '../distributed/sharding.js';
 import { defaultWorld, type World } from '../distributed/world.js';
 import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
@@ -109,6 +110,7 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   const train = encodePreferences(tokenizer, o.train, endId, model.config.n_positions, 'train');
   const val = encodePreferences(tokenizer, o.val ?? [], endId, model.config.n_positions, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training preferences');
   const sampler = new EpochSampler(train.length, c.seed + 2, (order) => order);
 
   // --- resume

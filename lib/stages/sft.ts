@@ -11,6 +11,7 @@ import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
 import { drawShard, isMine } from '../distributed/sharding.js';
 import { defaultWorld, type World } from '../distributed/world.js';
 import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
@@ -104,6 +105,7 @@ export function sft(o: SftOptions): SftResult {
   const train = encodeInstructions(tokenizer, o.train, endId, maxLength, 'train');
   const val = encodeInstructions(tokenizer, o.val ?? [], endId, maxLength, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training examples');
   const lengths = train.map((ex) => ex.ids.length);
   const sampler = new EpochSampler(train.length, c.seed + 2, (order) => (c.packing ? packRows(order, lengths, maxLength) : order.map((i) => [i])));
   const padId = endId; // any id: padding positions have no loss and no later position sees them

@@ -1,7 +1,9 @@
-// Replica check: ranks holding bitwise the same parameters pass; a rank whose
-// weights differ by one ulp makes every rank throw DIST_DIVERGED naming it.
+// Replica and data checks: ranks holding bitwise the same parameters pass; a
+// rank whose weights differ by one ulp makes every rank throw DIST_DIVERGED
+// naming it; a rank that read other data fails with DIST_DATA_MISMATCH.
 import t from 'tap';
-import { checkReplicasAgree, parametersDigest } from '../../lib/distributed/replicas.js';
+import { createHash } from 'node:crypto';
+import { checkReplicasAgree, checkSameData, parametersDigest } from '../../lib/distributed/replicas.js';
 import { DistributedError } from '../../lib/errors.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
 import { RecordingWorld, ReplayWorld } from '../helpers/fake_world.js';
@@ -52,4 +54,15 @@ t.test('the digest covers every byte of every parameter, in order', async (t) =>
   t.notSame(Array.from(a), Array.from(b));
   t.notSame(Array.from(a), Array.from(c));
   t.same(Array.from(a), Array.from(parametersDigest(params())));
+});
+
+t.test('checkSameData: rank 1 read another file: DIST_DATA_MISMATCH naming the data and the rank', async (t) => {
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const peer = new RecordingWorld(1, 2, [new Uint8Array(Buffer.from(sha('rank 0 data'), 'hex'))]);
+  t.throws(() => checkSameData(peer, sha('other data'), '--data a.txt'), { code: 'DIST_DATA_MISMATCH' }, 'rank 1 sees it too');
+  const same = new RecordingWorld(1, 2, [new Uint8Array(Buffer.from(sha('rank 0 data'), 'hex'))]);
+  checkSameData(same, sha('rank 0 data'), '--data a.txt');
+  t.throws(() => checkSameData(new ReplayWorld(0, 2, [peer]), sha('rank 0 data'), '--data a.txt'),
+    /^--data a\.txt: rank 1 read other data than rank 0; every rank must read the same file: copy it to every host at the same path$/);
+  t.doesNotThrow(() => checkSameData(new ReplayWorld(0, 2, [same]), sha('rank 0 data'), '--data a.txt'));
 });
