@@ -145,7 +145,20 @@ export function initDistributed(options: InitDistributedOptions = {}): World {
   if (!r.ok) throw new DistributedError('DIST_INIT', `MPI could not be initialised with ${library}: ${r.error}; launch the job with Open MPI's mpirun (e.g. mpirun -np 2 lmkit train ...)`);
   world = new MpiWorld(r.rank, r.size);
   process.once('exit', () => addon.mpiFinalize());
+  shareCoresWithLocalRanks();
   return world;
+}
+
+/**
+ * Ranks on the same host split its cores: without LMKIT_NUM_THREADS, and
+ * when mpirun did not bind this rank to fewer cores already, the thread pool
+ * gets cores / ranks-on-this-host threads (at least one), so two unbound ranks
+ * on two cores do not run four spinning threads.
+ */
+function shareCoresWithLocalRanks(): void {
+  const local = Number(process.env['OMPI_COMM_WORLD_LOCAL_SIZE']);
+  if (process.env['LMKIT_NUM_THREADS'] || !(local > 1)) return;
+  addon.setNumThreads(Math.max(1, Math.floor(addon.numThreads() / local)));
 }
 
 /** Whether this process was started by Open MPI's launcher (or LMKIT_DISTRIBUTED=1 asks for MPI; =0 refuses it). */
