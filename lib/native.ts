@@ -43,6 +43,8 @@ export interface MpiInitResult {
 export interface MpiOutcome {
   ok: boolean;
   error: string;
+  /** It (or the earlier collective that broke communication) ran past the timeout. */
+  timedOut: boolean;
   seconds: number;
 }
 

@@ -179,7 +179,7 @@ export async function run({ root, options, log }) {
       if (!o1 || !o2) continue;
       notes.push(`${cfg.name}, ${LAYOUTS.find((l) => l.id === id).label}: ${(o2 / o1).toFixed(2)}× the tokens/s of 1 process (efficiency ${pct(o2 / (2 * o1))})` +
         (t1 && t2 ? `; PyTorch DDP ${(t2 / t1).toFixed(2)}× (${pct(t2 / (2 * t1))})` : '') +
-        `; rank 0's main thread waited on communication ${pct(two.commWaitShare)} of the step time, its communication thread was busy ${pct(two.commBusyShare)}`);
+        `; rank 0's main thread waited on collectives ${pct(two.commWaitShare)} of the step time (not hidden behind backward), its communication thread had one in flight ${pct(two.commBusyShare)} (transfer and waiting for the slower rank, overlapped or not)`);
     }
     if (o1 && (oT || oM))
       notes.push(`${cfg.name}: 1 process with 2 threads ${oT ? `${(oT / o1).toFixed(2)}×` : 'n/a'} the tokens/s of 1 thread; mpirun -np 1 ${oM ? `${(oM / o1).toFixed(2)}×` : 'n/a'} a plain process`);

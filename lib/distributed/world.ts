@@ -111,8 +111,7 @@ class MpiWorld implements World {
         finished = true;
         this.waitSec += (performance.now() - t0) / 1000;
         if (!outcome.ok) {
-          const timedOut = outcome.error.includes('did not complete within');
-          throw new DistributedError(timedOut ? 'DIST_TIMEOUT' : 'DIST_COLLECTIVE_FAILED',
+          throw new DistributedError(outcome.timedOut ? 'DIST_TIMEOUT' : 'DIST_COLLECTIVE_FAILED',
             `${what}: ${outcome.error}. The job cannot go on: check the other ranks' output for the first error; ` +
             'a run with checkpoints continues from the last one with --resume (raise LMKIT_DIST_TIMEOUT if a rank was only slow)');
         }

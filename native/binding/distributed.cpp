@@ -114,7 +114,7 @@ dist::Ticket ticketArg(Args& args, const Napi::CallbackInfo& info, const char* o
   return ticket;
 }
 
-// mpiWait(ticket) → { ok, error, seconds }: blocks (bounded by the timeout).
+// mpiWait(ticket) → { ok, error, timedOut, seconds }: blocks (bounded by the timeout).
 Napi::Value MpiWait(const Napi::CallbackInfo& info) {
   Args args(info, "mpiWait", 1);
   const dist::Ticket ticket = ticketArg(args, info, "mpiWait");
@@ -123,6 +123,7 @@ Napi::Value MpiWait(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("ok", outcome.ok);
   out.Set("error", outcome.error);
+  out.Set("timedOut", outcome.timedOut);
   out.Set("seconds", outcome.seconds);
   return out;
 }
