@@ -14,6 +14,7 @@ import { runTrain } from '../../lib/cli/train.js';
 import { INSTALL_HINT, openMpiLibrary } from '../../lib/distributed/mpi_library.js';
 import { defaultWorld, launchedByMpi, SINGLE_PROCESS } from '../../lib/distributed/world.js';
 import { DistributedError } from '../../lib/errors.js';
+import { addon } from '../../lib/native.js';
 import { pretrain } from '../../lib/stages/pretrain.js';
 import { pretrainConfig } from '../../lib/stages/pretrain_config.js';
 import { presetConfig } from '../../lib/stages/presets.js';
@@ -76,6 +77,17 @@ t.test('lmkit train asked to run distributed without an MPI library: one line, e
   } finally {
     process.env = saved;
   }
+});
+
+t.test('the native MPI entries check their arguments before touching MPI', async (t) => {
+  t.throws(() => addon.mpiOpen(5 as unknown as string), new TypeError('mpiOpen: expected a string for library but received number 5'));
+  t.throws(() => addon.mpiAllReduceStart(new Float32Array(2), 'sum'), { name: 'RangeError', message: 'mpiAllReduceStart: MPI is not initialised in this process; call initDistributed() first' });
+  t.throws(() => addon.mpiBroadcastStart(new Uint8Array(2), 0), /^mpiBroadcastStart: MPI is not initialised/);
+  t.throws(() => addon.mpiBarrierStart(), /^mpiBarrierStart: MPI is not initialised/);
+  t.throws(() => addon.mpiWait(12345), { name: 'RangeError', message: 'mpiWait: number 12345 is not a collective in flight' });
+  t.throws(() => addon.mpiDone(-1), /^mpiDone: number -1 is not a collective in flight/);
+  t.throws(() => addon.mpiSetTimeout(0), /^mpiSetTimeout: expected seconds in \(0, 1e9\]/);
+  t.same(addon.mpiStats(), { busySeconds: 0, collectives: 0, bytes: 0 }, 'nothing ran');
 });
 
 const available = mpirunAvailable();
