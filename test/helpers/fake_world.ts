@@ -71,14 +71,20 @@ abstract class FakeWorld implements World {
 
 /**
  * A peer rank: its collectives record what it sent and leave its buffers as
- * they are, except that broadcasts it does not root receive `inbox` in order.
+ * they are, except that the collectives it receives from (all-reduces, and
+ * broadcasts it does not root) take their results from `inbox`, in order,
+ * while it lasts: for a peer whose later contributions depend on earlier
+ * results, the test supplies those results.
  */
 export class RecordingWorld extends FakeWorld {
   constructor(rank: number, worldSize: number, private readonly inbox: Uint8Array[] = []) {
     super(rank, worldSize);
   }
 
-  protected reduce(): void {}
+  protected reduce(_index: number, buffer: Float32Array | Float64Array): void {
+    const next = this.inbox.shift();
+    if (next) bytesOf(buffer).set(next);
+  }
 
   protected receive(_index: number, buffer: ArrayBufferView, root: number): void {
     if (root === this.rank) return;
