@@ -16,6 +16,7 @@
         "native/cpu/optimizer.cpp",
         "native/cpu/permute.cpp",
         "native/cpu/elementwise.cpp",
+        "native/distributed/mpi.cpp",
         "native/binding/addon.cpp",
         "native/binding/args.cpp",
         "native/binding/runtime.cpp",
@@ -31,7 +32,8 @@
         "native/binding/permute.cpp",
         "native/binding/elementwise.cpp",
         "native/binding/cuda_backend.cpp",
-        "native/binding/device_array.cpp"
+        "native/binding/device_array.cpp",
+        "native/binding/distributed.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

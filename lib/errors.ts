@@ -27,3 +27,5 @@ export class TrainingError extends LmkitError {}
 
 /** A device is unavailable, or tensors of one operation sit on different devices. */
 export class DeviceError extends LmkitError {}
+/** Distributed training cannot start or go on (no MPI, a peer rank failed, a collective timed out, replicas diverged). */
+export class DistributedError extends LmkitError {}

@@ -202,3 +202,10 @@ export { ContinuousBatcher } from './serve/batcher.js';
 export type { SequenceJob, BatchEvent, BatchFinish } from './serve/batcher.js';
 export { KvSlotPool } from './serve/slot_pool.js';
 export { MetricsRegistry } from './serve/metrics.js';
+// --- distributed (issue #11): data-parallel training on Open MPI, opened at run time only under mpirun or initDistributed().
+export { DistributedError } from './errors.js';
+export {
+  initDistributed, defaultWorld, launchedByMpi, rank, worldSize, allReduce, broadcast, barrier, SINGLE_PROCESS,
+  DataParallel, drawShard, checkReplicasAgree, shareCheckpoint,
+} from './distributed/index.js';
+export type { World, Collective, CommStats, ReduceOp, InitDistributedOptions, DataParallelOptions, StepTotals } from './distributed/index.js';

@@ -76,6 +76,34 @@ export interface CudaMemoryStats {
 export type F32Buffer = Float32Array | CudaArray;
 export type I32Buffer = Int32Array | CudaArray;
 
+/** What mpiInit reports (native/binding/distributed.cpp). */
+export interface MpiInitResult {
+  ok: boolean;
+  error: string;
+  rank: number;
+  size: number;
+  /** MPI_Get_library_version. */
+  version: string;
+  /** The libmpi file that was opened. */
+  library: string;
+}
+
+/** The end of one collective: `seconds` the communication thread spent on it. */
+export interface MpiOutcome {
+  ok: boolean;
+  error: string;
+  /** It (or the earlier collective that broke communication) ran past the timeout. */
+  timedOut: boolean;
+  seconds: number;
+}
+
+export interface MpiStats {
+  /** Communication-thread seconds inside collectives, all so far. */
+  busySeconds: number;
+  collectives: number;
+  bytes: number;
+}
+
 /** The addon's export table, one entry per native function. */
 export interface NativeAddon {
   CudaArray: abstract new () => CudaArray;
@@ -156,6 +184,22 @@ export interface NativeAddon {
   permute(x: F32Buffer, out: F32Buffer, opts: PermuteOptions): void;
   elementwiseAdd(a: F32Buffer, b: F32Buffer, out: F32Buffer): void;
   elementwiseMul(a: F32Buffer, b: F32Buffer, out: F32Buffer): void;
+  permute(x: Float32Array, out: Float32Array, opts: PermuteOptions): void;
+  elementwiseAdd(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  elementwiseMul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+
+  // Open MPI, opened only when asked (lib/distributed).
+  mpiOpen(library: string): { ok: boolean; error: string };
+  mpiInit(opts: { timeoutSec?: number }): MpiInitResult;
+  mpiSetTimeout(seconds: number): void;
+  mpiAllReduceStart(buffer: Float32Array | Float64Array, op: 'sum' | 'max' | 'min'): number;
+  mpiBroadcastStart(buffer: ArrayBufferView, root: number): number;
+  mpiBarrierStart(): number;
+  mpiWait(ticket: number): MpiOutcome;
+  mpiDone(ticket: number): boolean;
+  mpiStats(): MpiStats;
+  mpiAbort(code: number): never;
+  mpiFinalize(): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -11,6 +11,8 @@ import { loadClozeJsonl } from '../data/cloze_jsonl.js';
 import { glmFromCheckpoint } from '../models/glm_checkpoint.js';
 import { clozeAccuracy, clozeFineTune } from '../stages/cloze.js';
 import { clozeConfig } from '../stages/stage_config.js';
+import type { World } from '../distributed/world.js';
+import { commandExit, commandLabel, commandWorld, rankZeroLog, rankZeroSink } from './distributed.js';
 import { cliError, usageError } from './errors.js';
 import { formatDuration, loopEvent, readCheckpointOf, required, stageConfigFrom, stageProgress, STAGE_FLAGS, STAGE_FLAGS_HELP } from './stage_common.js';
 
@@ -62,7 +64,9 @@ export async function runCloze(argv: string[]): Promise<number> {
     console.log(CLOZE_HELP);
     return 0;
   }
+  let world: World | null = null;
   try {
+    world = commandWorld();
     const ckptDir = required('ckpt', values.ckpt, 'the GLM checkpoint to fine-tune (lmkit train --arch glm --out <dir>)');
     const dataFile = required('data', values.data, 'the cloze JSONL, one {"text": "... [MASK] ...", "label"} per line');
     const verbalizers = parseLabels(required('labels', values.labels, 'the labels and their verbalizers, e.g. --labels good=great,bad=awful'));
@@ -75,12 +79,12 @@ export async function runCloze(argv: string[]): Promise<number> {
     const val = values.val ? await loadClozeJsonl(values.val, labels) : [];
     const before = val.length > 0 ? clozeAccuracy(model, ckpt.tokenizer, val, verbalizers) : null;
 
-    const progress = stageProgress(process.stderr);
+    const progress = stageProgress(rankZeroSink(world, process.stderr));
     const started = performance.now();
     let result;
     try {
       result = clozeFineTune({
-        config, model, tokenizer: ckpt.tokenizer, train, val, verbalizers, outDir, resume: values.resume ?? false,
+        config, model, tokenizer: ckpt.tokenizer, train, val, verbalizers, outDir, resume: values.resume ?? false, world,
         onProgress: (e) => {
           if (loopEvent(progress, e)) return;
           if (e.type === 'start')
@@ -91,7 +95,8 @@ export async function runCloze(argv: string[]): Promise<number> {
     } finally {
       progress.end();
     }
-    console.error(`done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    rankZeroLog(world, `done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    if (world.rank !== 0) return 0; // rank 0 reports the results
     if (before) {
       const after = clozeAccuracy(model, ckpt.tokenizer, val, verbalizers);
       console.log(`held-out accuracy ${before.accuracy.toFixed(4)} → ${after.accuracy.toFixed(4)} over ${val.length} examples (chance ${(1 / labels.length).toFixed(4)}); mean p(gold) ${before.meanGoldProb.toFixed(4)} → ${after.meanGoldProb.toFixed(4)}`);
@@ -101,6 +106,6 @@ export async function runCloze(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    return cliError('cloze', err);
+    return commandExit(world, cliError(commandLabel('cloze', world), err));
   }
 }

@@ -44,7 +44,10 @@ Options:
   -h, --help     this text
   -v, --version  print the version
 
-Environment: LMKIT_NUM_THREADS (thread pool size), LMKIT_CPU_ISA (scalar|avx2|avx512).`;
+Data parallel on Open MPI: mpirun -np N lmkit train|sft|rm|cloze|ppo ... (batch_size per rank; rank 0 writes --out).
+
+Environment: LMKIT_NUM_THREADS (thread pool size), LMKIT_CPU_ISA (scalar|avx2|avx512),
+LMKIT_DIST_TIMEOUT (seconds a collective may take, default 300), LMKIT_DIST_BUCKET_MB, LMKIT_MPI_LIB.`;
 
 function version(): string {
   return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;

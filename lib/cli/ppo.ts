@@ -13,6 +13,8 @@ import { rewardModelFromCheckpoint, scoreSequences } from '../models/reward_mode
 import { responseEndId } from '../stages/instruction_format.js';
 import { ppo, type PpoStepStats } from '../stages/ppo.js';
 import { ppoConfig } from '../stages/ppo_config.js';
+import type { World } from '../distributed/world.js';
+import { commandExit, commandLabel, commandWorld, rankZeroLog, rankZeroSink } from './distributed.js';
 import { cliError, usageError } from './errors.js';
 import { formatDuration, readCheckpointOf, required, stageConfigFrom, stageProgress, STAGE_FLAGS, STAGE_FLAGS_HELP } from './stage_common.js';
 
@@ -51,7 +53,9 @@ export async function runPpo(argv: string[]): Promise<number> {
     console.log(PPO_HELP);
     return 0;
   }
+  let world: World | null = null;
   try {
+    world = commandWorld();
     const policyDir = required('policy', values.policy, 'the SFT checkpoint the policy starts from (lmkit sft --out <dir>)');
     const rmDir = required('rm', values.rm, 'the reward model checkpoint (lmkit rm --out <dir>)');
     const promptsFile = required('prompts', values.prompts, 'the prompt JSONL, one {"prompt"} per line');
@@ -72,14 +76,14 @@ export async function runPpo(argv: string[]): Promise<number> {
     const records = await loadPromptJsonl(promptsFile);
     const prompts = records.map((r) => tokenizer.encode(r.prompt));
 
-    const progress = stageProgress(process.stderr);
+    const progress = stageProgress(rankZeroSink(world, process.stderr));
     const started = performance.now();
     const line = (s: PpoStepStats, iterations: number): string =>
       `iter ${s.iter}/${iterations}: reward ${s.score.toFixed(4)}, KL ${s.kl.toFixed(4)}, β ${s.klCoef.toFixed(4)}, policy loss ${s.policyLoss.toFixed(4)}, value loss ${s.valueLoss.toFixed(4)}, clip frac ${s.clipFrac.toFixed(3)}, entropy ${s.entropy.toFixed(3)}`;
     let result;
     try {
       result = ppo({
-        config, policy, reference, valueModel, tokenizer, prompts, endTokenId: responseEndId(tokenizer), outDir, resume: values.resume ?? false,
+        config, policy, reference, valueModel, tokenizer, prompts, endTokenId: responseEndId(tokenizer), outDir, resume: values.resume ?? false, world,
         rewardFn: (sequences) => scoreSequences(rewardModel, sequences),
         onProgress: (e) => {
           if (e.type === 'start')
@@ -94,7 +98,8 @@ export async function runPpo(argv: string[]): Promise<number> {
     } finally {
       progress.end();
     }
-    console.error(`done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    rankZeroLog(world, `done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    if (world.rank !== 0) return 0; // rank 0 reports the results
     const h = result.history;
     if (h.length > 0) {
       const first = h[0]!, last = h[h.length - 1]!;
@@ -102,6 +107,6 @@ export async function runPpo(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    return cliError('ppo', err);
+    return commandExit(world, cliError(commandLabel('ppo', world), err));
   }
 }

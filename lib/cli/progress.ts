@@ -41,7 +41,7 @@ export function progressRenderer(out: ProgressSink): ProgressRenderer {
     switch (e.type) {
       case 'start':
         line(`${e.resumed ? `resuming at iteration ${e.iter}` : 'training'} ${e.arch}: ${(e.parameters / 1e6).toFixed(2)}M parameters, vocab ${e.vocabSize}, ` +
-          `${e.trainTokens} train / ${e.valTokens} val tokens, ${e.tokensPerIter} tokens per iteration, ${e.maxIters} iterations`);
+          `${e.trainTokens} train / ${e.valTokens} val tokens, ${e.tokensPerIter} tokens per iteration${e.worldSize > 1 ? ` (${e.worldSize} ranks)` : ''}, ${e.maxIters} iterations`);
         return;
       case 'eval':
         line(`iter ${e.iter}: train loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss.toFixed(4)}${e.unigramValLoss === undefined ? '' : ` (unigram baseline ${e.unigramValLoss.toFixed(4)})`}`);

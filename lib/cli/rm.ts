@@ -10,6 +10,8 @@ import { RewardModel } from '../models/reward_model.js';
 import { evaluateRewardModel, trainRewardModel } from '../stages/reward.js';
 import { rewardConfig } from '../stages/stage_config.js';
 import { Random } from '../tensor/random.js';
+import type { World } from '../distributed/world.js';
+import { commandExit, commandLabel, commandWorld, rankZeroLog, rankZeroSink } from './distributed.js';
 import { cliError, usageError } from './errors.js';
 import { formatDuration, loopEvent, readCheckpointOf, required, stageConfigFrom, stageProgress, STAGE_FLAGS, STAGE_FLAGS_HELP } from './stage_common.js';
 
@@ -43,7 +45,9 @@ export async function runRm(argv: string[]): Promise<number> {
     console.log(RM_HELP);
     return 0;
   }
+  let world: World | null = null;
   try {
+    world = commandWorld();
     const ckptDir = required('ckpt', values.ckpt, 'the SFT checkpoint the reward model starts from (lmkit sft --out <dir>)');
     const dataFile = required('data', values.data, 'the preference JSONL to train on, one {"prompt", "responses", "ranking"} per line');
     const outDir = required('out', values.out, 'the run folder for checkpoint/ and metrics.jsonl');
@@ -54,12 +58,12 @@ export async function runRm(argv: string[]): Promise<number> {
     const train = await loadPreferenceJsonl(dataFile);
     const val = values.val ? await loadPreferenceJsonl(values.val) : [];
 
-    const progress = stageProgress(process.stderr);
+    const progress = stageProgress(rankZeroSink(world, process.stderr));
     const started = performance.now();
     let result;
     try {
       result = trainRewardModel({
-        config, model, tokenizer: ckpt.tokenizer, train, val, outDir, resume: values.resume ?? false,
+        config, model, tokenizer: ckpt.tokenizer, train, val, outDir, resume: values.resume ?? false, world,
         onProgress: (e) => {
           if (loopEvent(progress, e)) return;
           if (e.type === 'start')
@@ -70,7 +74,8 @@ export async function runRm(argv: string[]): Promise<number> {
     } finally {
       progress.end();
     }
-    console.error(`done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    rankZeroLog(world, `done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    if (world.rank !== 0) return 0; // rank 0 reports the results
     if (val.length > 0) {
       const r = evaluateRewardModel(model, ckpt.tokenizer, val);
       console.log(`held-out pair accuracy ${r.accuracy.toFixed(4)} over ${r.pairs} pairs (loss ${r.loss.toFixed(4)})`);
@@ -80,6 +85,6 @@ export async function runRm(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    return cliError('rm', err);
+    return commandExit(world, cliError(commandLabel('rm', world), err));
   }
 }

@@ -8,6 +8,8 @@ import { loadInstructionJsonl } from '../data/records_jsonl.js';
 import { decoderFromCheckpoint } from '../models/decoder_checkpoint.js';
 import { sft } from '../stages/sft.js';
 import { sftConfig } from '../stages/stage_config.js';
+import type { World } from '../distributed/world.js';
+import { commandExit, commandLabel, commandWorld, rankZeroLog, rankZeroSink } from './distributed.js';
 import { cliError, usageError } from './errors.js';
 import { formatDuration, loopEvent, readCheckpointOf, required, stageConfigFrom, stageProgress, STAGE_FLAGS, STAGE_FLAGS_HELP } from './stage_common.js';
 
@@ -43,7 +45,9 @@ export async function runSft(argv: string[]): Promise<number> {
     console.log(SFT_HELP);
     return 0;
   }
+  let world: World | null = null;
   try {
+    world = commandWorld();
     const ckptDir = required('ckpt', values.ckpt, 'the pre-trained decoder checkpoint to fine-tune (lmkit train --out <dir>)');
     const dataFile = required('data', values.data, 'the instruction JSONL to train on, one {"instruction", "input", "output"} per line');
     const outDir = required('out', values.out, 'the run folder for checkpoint/ and metrics.jsonl');
@@ -53,12 +57,12 @@ export async function runSft(argv: string[]): Promise<number> {
     const train = await loadInstructionJsonl(dataFile);
     const val = values.val ? await loadInstructionJsonl(values.val) : [];
 
-    const progress = stageProgress(process.stderr);
+    const progress = stageProgress(rankZeroSink(world, process.stderr));
     const started = performance.now();
     let result;
     try {
       result = sft({
-        config, model, tokenizer: ckpt.tokenizer, train, val, outDir, resume: values.resume ?? false,
+        config, model, tokenizer: ckpt.tokenizer, train, val, outDir, resume: values.resume ?? false, world,
         onProgress: (e) => {
           if (loopEvent(progress, e)) return;
           if (e.type === 'start')
@@ -70,10 +74,11 @@ export async function runSft(argv: string[]): Promise<number> {
       progress.end();
     }
     const val_ = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}`;
-    console.error(`done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val_}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    rankZeroLog(world, `done: ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val_}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    if (world.rank !== 0) return 0; // rank 0 reports the results
     if (result.valLoss !== null) console.log(`val loss per output token ${result.valLoss.toFixed(4)}`);
     return 0;
   } catch (err) {
-    return cliError('sft', err);
+    return commandExit(world, cliError(commandLabel('sft', world), err));
   }
 }

@@ -12,7 +12,9 @@ import { pretrain } from '../stages/pretrain.js';
 import { parseOverride, pretrainConfig, type PretrainConfig } from '../stages/pretrain_config.js';
 import { PRESETS, SHAKESPEARE_PRESETS, presetConfig } from '../stages/presets.js';
 import { formatDuration, progressRenderer } from './progress.js';
+import { commandExit, commandLabel, commandWorld, rankZeroLog, rankZeroSink } from './distributed.js';
 import { cliError, usageError } from './errors.js';
+import type { World } from '../distributed/world.js';
 
 export const TRAIN_HELP = `Usage: lmkit train --config <file.json|preset> [--data <file>] [options]
 
@@ -35,7 +37,10 @@ Options:
 Writes <out>/checkpoint/ (model.safetensors, config.json, tokenizer.json,
 optimizer.safetensors, trainer_state.json) and <out>/metrics.jsonl. Evals
 report the val loss next to the objective's unigram baseline (the loss of
-predicting the targets from their train-split frequencies alone).`;
+predicting the targets from their train-split frequencies alone).
+
+Data parallel on several processes or machines with Open MPI:
+  mpirun -np 4 lmkit train --config ... (batch_size is per rank; rank 0 writes --out)`;
 
 function loadConfig(spec: string): { config: PretrainConfig; name: string; preset: boolean } {
   const isFile = spec.endsWith('.json') || existsSync(spec);
@@ -76,7 +81,9 @@ export function runTrain(argv: string[]): number {
     console.log(TRAIN_HELP);
     return 0;
   }
+  let world: World | null = null;
   try {
+    world = commandWorld();
     if (!values.config) throw new ConfigError('CONFIG_MISSING', `--config is required: a .json config file or a preset (${Object.keys(PRESETS).join(', ')})`);
     const loaded = loadConfig(values.config);
     // --arch first, on its own, so a clash names the config it clashes with.
@@ -95,19 +102,19 @@ export function runTrain(argv: string[]): number {
       dataFile = path.join(packageRoot, 'data', 'tinyshakespeare.txt');
     }
     const outDir = values.out ?? `out-${loaded.name}`;
-    const progress = progressRenderer(process.stderr);
+    const progress = progressRenderer(rankZeroSink(world, process.stderr));
     const started = performance.now();
     let result;
     try {
-      result = pretrain({ config, dataFile, outDir, resume: values.resume ?? false, onProgress: progress.onProgress });
+      result = pretrain({ config, dataFile, outDir, resume: values.resume ?? false, onProgress: progress.onProgress, world });
     } finally {
       progress.end();
     }
     const baseline = result.unigramValLoss === null ? '' : ` (unigram baseline ${result.unigramValLoss.toFixed(4)})`;
     const val = result.valLoss === null ? '' : `, val loss ${result.valLoss.toFixed(4)}${baseline}`;
-    console.error(`done: ${result.arch}, ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
+    rankZeroLog(world, `done: ${result.arch}${world.worldSize > 1 ? ` on ${world.worldSize} ranks` : ''}, ${result.iter} iterations in ${formatDuration((performance.now() - started) / 1000)}${val}; checkpoint: ${result.checkpointDir}, metrics: ${path.join(outDir, 'metrics.jsonl')}`);
     return 0;
   } catch (err) {
-    return cliError('train', err);
+    return commandExit(world, cliError(commandLabel('train', world), err));
   }
 }

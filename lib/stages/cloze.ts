@@ -16,8 +16,12 @@ import { glmClozeLoss, glmVerbalizerScores, type ClozeExample as EncodedCloze } 
 import { glmSpecialTokens } from '../objectives/glm_specials.js';
 import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
-import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
+import { drawShard, isMine } from '../distributed/sharding.js';
+import { defaultWorld, type World } from '../distributed/world.js';
+import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { STAGE_IDENTITY_KEYS, type ClozeConfig } from './stage_config.js';
 import {
@@ -47,6 +51,8 @@ export interface ClozeOptions {
   outDir?: string;
   /** Continue from <outDir>/checkpoint with its weights, optimizer, RNG and step state. */
   resume?: boolean;
+  /** The ranks to train on (default: the MPI world under mpirun, else one process); batch_size is per rank. */
+  world?: World;
   onProgress?: (event: ClozeEvent) => void;
 }
 
@@ -187,7 +193,10 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   const c = o.config;
   const { model, tokenizer } = o;
   const emit = o.onProgress ?? (() => {});
-  const { checkpointDir, metricsFile } = runFolder(o.outDir);
+  const world = o.world ?? defaultWorld();
+  const writer = world.rank === 0; // the one rank that writes checkpoints and metrics
+  const { checkpointDir, metricsFile: runMetrics } = runFolder(o.outDir);
+  const metricsFile = writer ? runMetrics : null;
 
   // --- data
   if (o.train.length === 0) throw new DataError('DATA_EMPTY', 'cloze: no training examples; pass at least one { text: "... [MASK] ...", label }');
@@ -197,11 +206,12 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   const train = encodeClozeExamples(tokenizer, o.train, labels, specials, P, 'train');
   const val = encodeClozeExamples(tokenizer, o.val ?? [], labels, specials, P, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training examples');
   const sampler = new EpochSampler(train.length, c.seed + 2, (order) => order);
   const verbalizers = { ...o.verbalizers };
 
   // --- resume
-  const resumed = loadResumePoint(checkpointDir, o.resume ?? false);
+  const resumed = loadResumePoint(resumeFolder(world, checkpointDir, o.resume ?? false), o.resume ?? false);
   const optimizer = new AdamW(model.namedParameters(), { beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay });
   let iter = 0, bestValLoss = Infinity, elapsedBefore = 0;
   if (resumed) {
@@ -213,13 +223,14 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
     checkSameKeys(ckpt.trainerState!, { verbalizers }, ['verbalizers'], 'resume');
     if (state.data_sha256 !== dataSha256)
       throw new DataError('DATA_CHANGED', `resume: these are not the training examples the checkpoint was trained on (sha256 ${dataSha256.slice(0, 12)}…, the checkpoint's ${state.data_sha256.slice(0, 12)}…); resume with the original examples`);
+    checkResumedWorld(state, world);
     restoreTraining(model, optimizer, ckpt);
-    sampler.replay(state.iter * c.gradient_accumulation_steps, c.batch_size, state.sampler_rng);
-    model.dropoutRng.setState(state.dropout_rng);
+    sampler.replay(state.iter * c.gradient_accumulation_steps * world.worldSize, c.batch_size, state.sampler_rng);
+    model.dropoutRng.setState(resumedDropoutState(state, world));
     ({ iter, elapsed_s: elapsedBefore } = state);
     bestValLoss = state.best_val_loss ?? Infinity;
   } else {
-    model.dropoutRng.setState(new Random(c.seed + 1).state());
+    model.dropoutRng.setState(freshDropoutState(c.seed + 1, world));
   }
   model.train();
   const metrics = metricsFile ? openMetrics(metricsFile, resumed ? iter : null) : null;
@@ -230,7 +241,11 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   let valLoss: number | null = null, valAccuracy: number | null = null;
   const evaluate = (at: number): void => {
     if (val.length === 0) return;
-    const r = clozeEvaluationOn(model, val, labels, specials, c.batch_size);
+    // Each rank scores its share of the val examples; the means are over all of them.
+    const share = val.filter((_, i) => isMine(world, i));
+    const mine = share.length > 0 ? clozeEvaluationOn(model, share, labels, specials, c.batch_size) : null;
+    const [loss, accuracy, meanGoldProb] = meanOverRanks(world, mine && { means: [mine.loss, mine.accuracy, mine.meanGoldProb], weight: share.length }, 3, 'all-reduce of the val loss') as [number, number, number];
+    const r = { loss, accuracy, meanGoldProb };
     ({ loss: valLoss, accuracy: valAccuracy } = r);
     bestValLoss = Math.min(bestValLoss, r.loss);
     metrics?.write({ event: 'eval', iter: at, val_loss: r.loss, val_accuracy: r.accuracy, val_gold_prob: r.meanGoldProb, best_val_loss: bestValLoss, elapsed_s: elapsed() });
@@ -240,10 +255,12 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   // --- checkpoint: a plain GLM checkpoint (blank filling loads it as it is) + the label set
   const checkpoint = (at: number): string | null => {
     if (!checkpointDir) return null;
+    const worldFields = worldStateFields(world, model.dropoutRng.state());
+    if (!writer) return null;
     const state = {
       iter: at, sampler_rng: sampler.state(), dropout_rng: model.dropoutRng.state(),
       best_val_loss: Number.isFinite(bestValLoss) ? bestValLoss : null, elapsed_s: elapsed(),
-      data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE, verbalizers,
+      data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE, verbalizers, ...worldFields,
     };
     writeTrainingCheckpoint(checkpointDir, model, { config: glmCheckpointConfig(model.config), tokenizer: tokenizer.toJSON(), optimizer, state });
     return checkpointDir;
@@ -255,13 +272,14 @@ export function clozeFineTune(o: ClozeOptions): ClozeResult {
   try {
     iter = runTrainingLoop({
       config: c, optimizer, startIter: iter, resumed: resumed !== null, metrics, checkpointDir, elapsed, emit,
-      accumulate: () => {
+      world, parameters: model.parameters(),
+      accumulate: (onLastLeafGrad) => {
         let tokens = 0;
         const loss = accumulateLosses(c.gradient_accumulation_steps, () => {
-          const batch = sampler.next(c.batch_size).map((i) => train[i]!);
+          const batch = drawShard(world, () => sampler.next(c.batch_size)).map((i) => train[i]!);
           tokens += batch.reduce((n, ex) => n + rowTokens(ex), 0);
           return glmClozeLoss(model, batch, labels.ids, specials);
-        });
+        }, onLastLeafGrad);
         return { loss, tokens };
       },
       evaluate, checkpoint,

@@ -12,9 +12,18 @@
 // Dropout stays off throughout, so a ratio compares the same function before
 // and after an update. With a run folder (outDir): metrics.jsonl and
 // checkpoints (ppo_checkpoint.ts), and resume continues bitwise.
+// Under MPI it is data parallel: each rank rolls out its share of every
+// global prompt batch (batch_size prompts per rank), advantages are whitened
+// and the KL measured over all ranks, and every minibatch gradient is
+// averaged across ranks before the policy and value steps; rank 0 writes.
 // Library code never prints: progress goes to onProgress.
 import { readFileSync } from 'node:fs';
 
+import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { DataParallel } from '../distributed/data_parallel.js';
+import { checkReplicasAgree, checkSameData } from '../distributed/replicas.js';
+import { drawShard, sumOverRanks } from '../distributed/sharding.js';
+import { defaultWorld, type World } from '../distributed/world.js';
 import { ConfigError, DataError, TrainingError } from '../errors.js';
 import type { Batch } from '../data/text_corpus.js';
 import type { DecoderLM } from '../models/decoder.js';
@@ -35,7 +44,8 @@ import {
   checkPrompts, collectRollout, responseBatch, responseLogProbs, responseValues, sampleResponses,
   type RewardFn, type Rollout, type ValueModel,
 } from './ppo_rollout.js';
-import { maskedWhiten } from './ppo_whiten.js';
+import { maskedWhitenOverRanks } from './ppo_whiten.js';
+import { checkResumedWorld } from './distributed_state.js';
 import {
   parsePpoRunState, ppoStatsFromMetrics, PromptOrder, readValueCheckpoint, valueModelConfig, weightsSha256, writePpoCheckpoint, writePpoMetrics,
   type PpoRunState,
@@ -105,6 +115,8 @@ export interface PpoOptions {
   /** The policy's tokenizer, saved with the checkpoints; required with outDir. */
   tokenizer?: Tokenizer;
   onProgress?: (event: PpoEvent) => void;
+  /** The ranks to train on (default: the MPI world under mpirun, else one process); batch_size is per rank. */
+  world?: World;
 }
 
 export interface PpoResult {
@@ -137,11 +149,11 @@ function checkModels(o: PpoOptions): void {
     throw new ConfigError('CONFIG_INVALID', `ppo: endTokenId ${o.endTokenId} is outside the policy's vocabulary [0, ${o.policy.config.vocab_size})`);
 }
 
-/** Rewards, GAE and whitening for one rollout at the current β. */
-function advantagesOf(r: Rollout, klCoef: number, c: PpoConfig): { advantages: Float32Array; returns: Float32Array; sequenceKl: Float64Array } {
+/** Rewards, GAE and whitening (over every rank's rollout) for one rollout at the current β. */
+function advantagesOf(r: Rollout, klCoef: number, c: PpoConfig, world: World): { advantages: Float32Array; returns: Float32Array; sequenceKl: Float64Array } {
   const { rewards, sequenceKl } = tokenRewards(r.scores, r.logp, r.refLogp, r.mask, { rows: r.rows, cols: r.cols, klCoef });
   const { advantages, returns } = gae(rewards, r.values, r.mask, { rows: r.rows, cols: r.cols, gamma: c.gamma, lambda: c.lam });
-  return { advantages: maskedWhiten(advantages, r.mask, r), returns, sequenceKl };
+  return { advantages: maskedWhitenOverRanks(world, advantages, r.mask, r), returns, sequenceKl };
 }
 
 const mean = (xs: ArrayLike<number>): number => Array.from(xs).reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
@@ -155,7 +167,10 @@ export function ppo(o: PpoOptions): PpoResult {
   if (c.ptx_coef > 0 && !ptxBatch)
     throw new ConfigError('CONFIG_INVALID', `ppo: ptx_coef is ${c.ptx_coef} but no ptxBatch was given; pass pre-training batches or set ptx_coef to 0`);
   const { policy, reference, valueModel } = o;
-  const { checkpointDir, metricsFile } = runFolder(o.outDir);
+  const world = o.world ?? defaultWorld();
+  const writer = world.rank === 0; // the one rank that writes checkpoints and metrics
+  const { checkpointDir, metricsFile: runMetrics } = runFolder(o.outDir);
+  const metricsFile = writer ? runMetrics : null;
   if (o.outDir !== undefined && !o.tokenizer)
     throw new ConfigError('CONFIG_INVALID', 'ppo: outDir needs the tokenizer, which checkpoints carry; pass tokenizer');
   policy.eval();
@@ -173,9 +188,10 @@ export function ppo(o: PpoOptions): PpoResult {
 
   // --- seeded streams: prompt order, sampling, minibatch order; or where a checkpoint left them
   const promptsSha256 = recordsSha256(o.prompts);
+  checkSameData(world, promptsSha256, 'the prompts');
   const referenceSha256 = checkpointDir ? weightsSha256(reference) : '';
   const endTokenId = o.endTokenId ?? null;
-  const resumed = loadResumePoint(checkpointDir, o.resume ?? false);
+  const resumed = loadResumePoint(resumeFolder(world, checkpointDir, o.resume ?? false), o.resume ?? false);
   let klCtl = klController(c.init_kl_coef);
   let promptOrder = new PromptOrder(o.prompts.length, c.seed);
   let samplingSeeds = new Random(c.seed + 1);
@@ -184,6 +200,7 @@ export function ppo(o: PpoOptions): PpoResult {
   if (resumed) {
     const { ckpt, state } = resumed;
     checkResumedStage(ckpt, 'ppo');
+    checkResumedWorld(state, world);
     checkSameModel(ckpt, decoderCheckpointConfig(policy.config));
     checkSameTokenizer(ckpt, o.tokenizer!);
     checkSameKeys(state.config, { ...c }, Object.keys(c).filter((k) => !RESUMABLE_KEYS.has(k)), 'resume');
@@ -209,8 +226,15 @@ export function ppo(o: PpoOptions): PpoResult {
   const started = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - started) / 1000;
 
+  // Policy and value model train together: one set of gradient buckets, one replica check.
+  const trained = [...policy.parameters(), ...valueModel.parameters()];
+  const dp = new DataParallel(world, trained);
+  checkReplicasAgree(world, trained, resumed ? `resume at iteration ${startIter}` : 'the start of training');
+
   const checkpoint = (iter: number): void => {
     if (!checkpointDir) return;
+    checkReplicasAgree(world, trained, `ppo iteration ${iter}`);
+    if (!writer) return;
     const prompt = promptOrder.state();
     const run: PpoRunState = {
       promptRng: prompt.rng, promptPending: prompt.pending, samplingRng: samplingSeeds.state(), minibatchRng: minibatchOrder.state(),
@@ -218,7 +242,7 @@ export function ppo(o: PpoOptions): PpoResult {
     };
     writePpoCheckpoint(checkpointDir, {
       iter, policy, valueModel, policyOptimizer: policyOpt, valueOptimizer: valueOpt, tokenizer: o.tokenizer!.toJSON(),
-      run, promptsSha256, config: { ...c }, elapsedSec: elapsed(),
+      run, promptsSha256, config: { ...c }, elapsedSec: elapsed(), worldSize: world.worldSize,
     });
     emit({ type: 'checkpoint', iter, dir: checkpointDir });
   };
@@ -230,15 +254,17 @@ export function ppo(o: PpoOptions): PpoResult {
       const t0 = performance.now();
 
       // --- 1. rollout
-      const prompts = promptOrder.next(c.batch_size).map((i) => o.prompts[i]!);
+      // This rank's share of the global prompt batch, and its own sampling seed from the shared stream.
+      const prompts = drawShard(world, () => promptOrder.next(c.batch_size)).map((i) => o.prompts[i]!);
+      const seed = drawShard(world, () => samplingSeeds.nextUint32());
       const responses = sampleResponses(policy, prompts, {
-        maxNewTokens: c.max_new_tokens, temperature: c.temperature, topK: c.top_k, endTokenId: o.endTokenId ?? null, seed: samplingSeeds.nextUint32(),
+        maxNewTokens: c.max_new_tokens, temperature: c.temperature, topK: c.top_k, endTokenId: o.endTokenId ?? null, seed,
       });
       const r = collectRollout({ policy, reference, valueModel, rewardFn: o.rewardFn, prompts, responses, temperature: c.temperature });
 
       // --- 2. rewards and advantages at the current β
       const klCoef = klCtl.value;
-      const { advantages, returns, sequenceKl } = advantagesOf(r, klCoef, c);
+      const { advantages, returns, sequenceKl } = advantagesOf(r, klCoef, c, world);
 
       // --- 3. PPO epochs over minibatches
       const sums = { policyLoss: 0, valueLoss: 0, clipFrac: 0, valueClipFrac: 0, entropy: 0, approxKl: 0, ptxLoss: 0 };
@@ -255,13 +281,14 @@ export function ppo(o: PpoOptions): PpoResult {
           const vf = ppoValueLoss(values, grid(r.values), grid(returns), grid(r.mask), { clipRange: c.cliprange_value });
           let loss = add(pg.loss, scale(vf.loss, c.vf_coef));
           if (ptxBatch) {
-            const { x, y } = ptxBatch();
+            const { x, y } = drawShard(world, ptxBatch);
             const lm = policy.loss(x, y);
             sums.ptxLoss += lm.item();
             loss = add(loss, scale(lm, c.ptx_coef));
           }
-          const total = loss.item();
-          backward(loss);
+          dp.begin();
+          backward(loss, undefined, dp.onGradReady);
+          const { loss: total } = dp.finish({ loss: loss.item(), tokens: 0 }); // the mean over ranks
           const gradNorm = Math.max(policyOpt.clipGradNorm(maxNorm), valueOpt.clipGradNorm(maxNorm));
           if (!Number.isFinite(total) || !Number.isFinite(gradNorm))
             throw new TrainingError('TRAIN_NONFINITE', `ppo iteration ${iter + 1}, epoch ${epoch + 1}: loss is ${total} (gradient norm ${gradNorm}); training stopped. Try a lower learning_rate (now ${c.learning_rate}) or max_grad_norm (now ${c.max_grad_norm})`);
@@ -284,24 +311,30 @@ export function ppo(o: PpoOptions): PpoResult {
         }
       }
 
-      // --- 4. β update on the KL this rollout measured (TRL: n_steps = batch size)
-      const kl = mean(sequenceKl);
-      klCtl.update(kl, r.rows);
+      // --- 4. β update on the KL this rollout measured (TRL: n_steps = batch size); every
+      // statistic is the mean over ranks (equal shares: batch_size rows and as many steps each)
+      const local = [
+        mean(r.scores), mean(sequenceKl), sums.policyLoss / steps, sums.valueLoss / steps, sums.clipFrac / steps, sums.valueClipFrac / steps,
+        sums.entropy / steps, sums.approxKl / steps, sums.ptxLoss / steps, mean(r.responses.map((x) => x.length)),
+      ];
+      const [score, kl, policyLoss, valueLoss, clipFrac, valueClipFrac, entropy, approxKl, ptxLoss, responseLength] = (world.worldSize === 1 ? local
+        : sumOverRanks(world, local, 'all-reduce of the PPO statistics').map((x) => x / world.worldSize)) as number[];
+      klCtl.update(kl!, r.rows * world.worldSize);
 
       const stats: PpoStepStats = {
         iter: iter + 1,
-        score: mean(r.scores),
-        kl,
+        score: score!,
+        kl: kl!,
         klCoef,
-        rlhfReward: mean(r.scores) - klCoef * kl,
-        policyLoss: sums.policyLoss / steps,
-        valueLoss: sums.valueLoss / steps,
-        clipFrac: sums.clipFrac / steps,
-        valueClipFrac: sums.valueClipFrac / steps,
-        entropy: sums.entropy / steps,
-        approxKl: sums.approxKl / steps,
-        ptxLoss: ptxBatch ? sums.ptxLoss / steps : null,
-        responseLength: mean(r.responses.map((x) => x.length)),
+        rlhfReward: score! - klCoef * kl!,
+        policyLoss: policyLoss!,
+        valueLoss: valueLoss!,
+        clipFrac: clipFrac!,
+        valueClipFrac: valueClipFrac!,
+        entropy: entropy!,
+        approxKl: approxKl!,
+        ptxLoss: ptxBatch ? ptxLoss! : null,
+        responseLength: responseLength!,
       };
       history.push(stats);
       if (metrics) writePpoMetrics(metrics, stats, elapsed());

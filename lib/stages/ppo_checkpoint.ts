@@ -94,6 +94,8 @@ export interface PpoCheckpointParts {
   promptsSha256: string;
   config: Record<string, unknown>;
   elapsedSec: number;
+  /** Ranks the run trains on (recorded when > 1; a resume needs as many). */
+  worldSize?: number;
 }
 
 /** Writes policy + value model + optimizer moments + run state; never a checkpoint holding NaN/Inf. */
@@ -108,6 +110,7 @@ export function writePpoCheckpoint(dir: string, p: PpoCheckpointParts): void {
     data_sha256: p.promptsSha256, data_file: '', config: p.config, stage: 'ppo',
     prompt_pending: r.promptPending, sampling_rng: r.samplingRng, minibatch_rng: r.minibatchRng,
     kl_coef: r.klCoef, reference_sha256: r.referenceSha256, end_token_id: r.endTokenId,
+    ...((p.worldSize ?? 1) > 1 ? { world_size: p.worldSize } : {}),
   };
   saveCheckpoint(dir, {
     weights: exportWeights(p.policy), config: decoderCheckpointConfig(p.policy.config), tokenizer: p.tokenizer,

@@ -1,6 +1,8 @@
 // Masked statistics and whitening over the response tokens of a rollout
 // batch, as TRL's masked_mean / masked_var / masked_whiten: one mean and one
 // (Bessel-corrected) variance over all counted tokens of the batch.
+import { sumOverRanks } from '../distributed/sharding.js';
+import type { World } from '../distributed/world.js';
 import { DataError } from '../errors.js';
 import { checkTokenGrid, type TokenGrid } from './token_grid.js';
 
@@ -45,5 +47,27 @@ export function maskedWhiten(values: Float32Array, mask: Float32Array, grid: Tok
   const shift = grid.shiftMean === false ? mean : 0;
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) if (mask[i] === 1) out[i] = (values[i]! - mean) * invStd + shift;
+  return out;
+}
+
+/**
+ * maskedWhiten with the mean and variance over every rank's rollout, as if
+ * their batches were one (data-parallel PPO). A world of one is maskedWhiten.
+ */
+export function maskedWhitenOverRanks(world: World, values: Float32Array, mask: Float32Array, grid: TokenGrid): Float32Array {
+  if (world.worldSize === 1) return maskedWhiten(values, mask, grid);
+  checkTokenGrid('maskedWhitenOverRanks', grid, { values }, mask);
+  let localSum = 0;
+  for (let i = 0; i < values.length; i++) if (mask[i] === 1) localSum += values[i]!;
+  const [n, sum] = sumOverRanks(world, [count(mask), localSum], 'all-reduce of the advantage mean') as [number, number];
+  if (n < 2)
+    throw new DataError('DATA_TOO_SMALL', `maskedWhitenOverRanks: the masks select ${n} token over all ranks; the unbiased variance needs at least 2 (use a larger rollout batch)`);
+  const mean = sum / n;
+  let localSs = 0;
+  for (let i = 0; i < values.length; i++) if (mask[i] === 1) localSs += (values[i]! - mean) ** 2;
+  const [ss] = sumOverRanks(world, [localSs], 'all-reduce of the advantage variance') as [number];
+  const invStd = 1 / Math.sqrt(ss / (n - 1) + WHITEN_EPS);
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) if (mask[i] === 1) out[i] = (values[i]! - mean) * invStd;
   return out;
 }

@@ -9,8 +9,12 @@ import { RewardModel, rewardModelCheckpointConfig } from '../models/reward_model
 import { pairAccuracy, pairwiseRankingLoss } from '../objectives/pairwise_ranking.js';
 import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
-import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
+import { drawShard, isMine } from '../distributed/sharding.js';
+import { defaultWorld, type World } from '../distributed/world.js';
+import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { responseEndId } from './instruction_format.js';
 import { collatePreferences, encodePreferences, type EncodedPreference } from './reward_data.js';
@@ -38,6 +42,8 @@ export interface RewardOptions {
   /** Run folder: checkpoint/ and metrics.jsonl. Without it nothing is written. */
   outDir?: string;
   resume?: boolean;
+  /** The ranks to train on (default: the MPI world under mpirun, else one process); batch_size is per rank. */
+  world?: World;
   onProgress?: (event: RewardEvent) => void;
 }
 
@@ -93,7 +99,10 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   const c = o.config;
   const { model, tokenizer } = o;
   const emit = o.onProgress ?? (() => {});
-  const { checkpointDir, metricsFile } = runFolder(o.outDir);
+  const world = o.world ?? defaultWorld();
+  const writer = world.rank === 0; // the one rank that writes checkpoints and metrics
+  const { checkpointDir, metricsFile: runMetrics } = runFolder(o.outDir);
+  const metricsFile = writer ? runMetrics : null;
 
   // --- data
   if (o.train.length === 0) throw new DataError('DATA_EMPTY', 'reward: no training preferences; pass at least one { prompt, responses, ranking }');
@@ -101,10 +110,11 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   const train = encodePreferences(tokenizer, o.train, endId, model.config.n_positions, 'train');
   const val = encodePreferences(tokenizer, o.val ?? [], endId, model.config.n_positions, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training preferences');
   const sampler = new EpochSampler(train.length, c.seed + 2, (order) => order);
 
   // --- resume
-  const resumed = loadResumePoint(checkpointDir, o.resume ?? false);
+  const resumed = loadResumePoint(resumeFolder(world, checkpointDir, o.resume ?? false), o.resume ?? false);
   const optimizer = new AdamW(model.namedParameters(), { beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay });
   let iter = 0, bestValLoss = Infinity, elapsedBefore = 0;
   if (resumed) {
@@ -115,13 +125,14 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
     checkSameKeys(state.config, { ...c }, STAGE_IDENTITY_KEYS, 'resume');
     if (state.data_sha256 !== dataSha256)
       throw new DataError('DATA_CHANGED', `resume: these are not the preferences the checkpoint was trained on (sha256 ${dataSha256.slice(0, 12)}…, the checkpoint's ${state.data_sha256.slice(0, 12)}…); resume with the original preferences`);
+    checkResumedWorld(state, world);
     restoreTraining(model, optimizer, ckpt);
-    sampler.replay(state.iter * c.gradient_accumulation_steps, c.batch_size, state.sampler_rng);
-    model.dropoutRng.setState(state.dropout_rng);
+    sampler.replay(state.iter * c.gradient_accumulation_steps * world.worldSize, c.batch_size, state.sampler_rng);
+    model.dropoutRng.setState(resumedDropoutState(state, world));
     ({ iter, elapsed_s: elapsedBefore } = state);
     bestValLoss = state.best_val_loss ?? Infinity;
   } else {
-    model.dropoutRng.setState(new Random(c.seed + 1).state());
+    model.dropoutRng.setState(freshDropoutState(c.seed + 1, world));
   }
   model.train();
   const metrics = metricsFile ? openMetrics(metricsFile, resumed ? iter : null) : null;
@@ -132,7 +143,11 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   let valLoss: number | null = null, valAccuracy: number | null = null;
   const evaluate = (at: number): void => {
     if (val.length === 0) return;
-    const r = rewardLossOn(model, val, c.batch_size);
+    // Each rank scores its share of the val prompts; the means are over all their pairs.
+    const share = val.filter((_, i) => isMine(world, i));
+    const mine = share.length > 0 ? rewardLossOn(model, share, c.batch_size) : null;
+    const [loss, accuracy] = meanOverRanks(world, mine && { means: [mine.loss, mine.accuracy], weight: mine.pairs }, 2, 'all-reduce of the val loss') as [number, number];
+    const r = { loss, accuracy };
     ({ loss: valLoss, accuracy: valAccuracy } = r);
     bestValLoss = Math.min(bestValLoss, r.loss);
     metrics?.write({ event: 'eval', iter: at, val_loss: r.loss, val_accuracy: r.accuracy, best_val_loss: bestValLoss, elapsed_s: elapsed() });
@@ -142,12 +157,14 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   // --- checkpoint
   const checkpoint = (at: number): string | null => {
     if (!checkpointDir) return null;
+    const worldFields = worldStateFields(world, model.dropoutRng.state());
+    if (!writer) return null;
     writeTrainingCheckpoint(checkpointDir, model, {
       config: rewardModelCheckpointConfig(model), tokenizer: tokenizer.toJSON(), optimizer,
       state: {
         iter: at, sampler_rng: sampler.state(), dropout_rng: model.dropoutRng.state(),
         best_val_loss: Number.isFinite(bestValLoss) ? bestValLoss : null, elapsed_s: elapsed(),
-        data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE,
+        data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE, ...worldFields,
       },
     });
     return checkpointDir;
@@ -159,13 +176,14 @@ export function trainRewardModel(o: RewardOptions): RewardResult {
   try {
     iter = runTrainingLoop({
       config: c, optimizer, startIter: iter, resumed: resumed !== null, metrics, checkpointDir, elapsed, emit,
-      accumulate: () => {
+      world, parameters: model.parameters(),
+      accumulate: (onLastLeafGrad) => {
         let tokens = 0;
         const loss = accumulateLosses(c.gradient_accumulation_steps, () => {
-          const batch = collatePreferences(sampler.next(c.batch_size).map((i) => train[i]!));
+          const batch = collatePreferences(drawShard(world, () => sampler.next(c.batch_size)).map((i) => train[i]!));
           tokens += batch.tokenCount;
           return pairwiseRankingLoss(model.scores(batch.tokens, batch.lengths), batch.winners, batch.losers);
-        });
+        }, onLastLeafGrad);
         return { loss, tokens };
       },
       evaluate, checkpoint,

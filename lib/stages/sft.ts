@@ -11,6 +11,11 @@ import { AdamW } from '../optim/adamw.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Random } from '../tensor/random.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { resumeFolder } from '../distributed/checkpoint_sync.js';
+import { checkSameData } from '../distributed/replicas.js';
+import { drawShard, isMine } from '../distributed/sharding.js';
+import { defaultWorld, type World } from '../distributed/world.js';
+import { checkResumedWorld, freshDropoutState, meanOverRanks, resumedDropoutState, worldStateFields } from './distributed_state.js';
 import { EpochSampler } from './epoch_sampler.js';
 import { responseEndId } from './instruction_format.js';
 import { collateSft, encodeInstructions, lengthGroupedOrder, packRows, type EncodedExample } from './sft_data.js';
@@ -39,6 +44,8 @@ export interface SftOptions {
   outDir?: string;
   /** Continue from <outDir>/checkpoint with its weights, optimizer, RNG and step state. */
   resume?: boolean;
+  /** The ranks to train on (default: the MPI world under mpirun, else one process); batch_size is per rank. */
+  world?: World;
   onProgress?: (event: SftEvent) => void;
 }
 
@@ -87,7 +94,10 @@ export function sft(o: SftOptions): SftResult {
   const c = o.config;
   const { model, tokenizer } = o;
   const emit = o.onProgress ?? (() => {});
-  const { checkpointDir, metricsFile } = runFolder(o.outDir);
+  const world = o.world ?? defaultWorld();
+  const writer = world.rank === 0; // the one rank that writes checkpoints and metrics
+  const { checkpointDir, metricsFile: runMetrics } = runFolder(o.outDir);
+  const metricsFile = writer ? runMetrics : null;
 
   // --- data
   if (o.train.length === 0) throw new DataError('DATA_EMPTY', 'sft: no training examples; pass at least one { instruction, input, output }');
@@ -96,6 +106,7 @@ export function sft(o: SftOptions): SftResult {
   const train = encodeInstructions(tokenizer, o.train, endId, maxLength, 'train');
   const val = encodeInstructions(tokenizer, o.val ?? [], endId, maxLength, 'val');
   const dataSha256 = recordsSha256(o.train);
+  checkSameData(world, dataSha256, 'the training examples');
   const lengths = train.map((ex) => ex.ids.length);
   // Grouping draws from its own stream, seeded apart from the epoch shuffles, so the sampler's replay on resume sees the same draws.
   const grouping = new Random(c.seed + 3);
@@ -107,7 +118,7 @@ export function sft(o: SftOptions): SftResult {
   const padId = endId; // any id: padding positions have no loss and no later position sees them
 
   // --- resume
-  const resumed = loadResumePoint(checkpointDir, o.resume ?? false);
+  const resumed = loadResumePoint(resumeFolder(world, checkpointDir, o.resume ?? false), o.resume ?? false);
   const optimizer = new AdamW(model.namedParameters(), { beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay });
   let iter = 0, bestValLoss = Infinity, elapsedBefore = 0;
   if (resumed) {
@@ -118,13 +129,14 @@ export function sft(o: SftOptions): SftResult {
     checkSameKeys(state.config, { ...c }, [...STAGE_IDENTITY_KEYS, 'packing', 'group_by_length'], 'resume');
     if (state.data_sha256 !== dataSha256)
       throw new DataError('DATA_CHANGED', `resume: these are not the training examples the checkpoint was trained on (sha256 ${dataSha256.slice(0, 12)}…, the checkpoint's ${state.data_sha256.slice(0, 12)}…); resume with the original examples`);
+    checkResumedWorld(state, world);
     restoreTraining(model, optimizer, ckpt);
-    sampler.replay(state.iter * c.gradient_accumulation_steps, c.batch_size, state.sampler_rng);
-    model.dropoutRng.setState(state.dropout_rng);
+    sampler.replay(state.iter * c.gradient_accumulation_steps * world.worldSize, c.batch_size, state.sampler_rng);
+    model.dropoutRng.setState(resumedDropoutState(state, world));
     ({ iter, elapsed_s: elapsedBefore } = state);
     bestValLoss = state.best_val_loss ?? Infinity;
   } else {
-    model.dropoutRng.setState(new Random(c.seed + 1).state());
+    model.dropoutRng.setState(freshDropoutState(c.seed + 1, world));
   }
   model.train();
   const metrics = metricsFile ? openMetrics(metricsFile, resumed ? iter : null) : null;
@@ -135,7 +147,10 @@ export function sft(o: SftOptions): SftResult {
   let valLoss: number | null = null;
   const evaluate = (at: number): void => {
     if (val.length === 0) return;
-    const loss = sftLossOn(model, val, padId, c.batch_size).loss;
+    // Each rank scores its share of the val set; the mean is over all its output tokens.
+    const share = val.filter((_, i) => isMine(world, i));
+    const mine = share.length > 0 ? sftLossOn(model, share, padId, c.batch_size) : null;
+    const [loss] = meanOverRanks(world, mine && { means: [mine.loss], weight: mine.targets }, 1, 'all-reduce of the val loss') as [number];
     valLoss = loss;
     bestValLoss = Math.min(bestValLoss, loss);
     metrics?.write({ event: 'eval', iter: at, val_loss: loss, best_val_loss: bestValLoss, elapsed_s: elapsed() });
@@ -145,12 +160,14 @@ export function sft(o: SftOptions): SftResult {
   // --- checkpoint
   const checkpoint = (at: number): string | null => {
     if (!checkpointDir) return null;
+    const worldFields = worldStateFields(world, model.dropoutRng.state());
+    if (!writer) return null;
     writeTrainingCheckpoint(checkpointDir, model, {
       config: decoderCheckpointConfig(model.config), tokenizer: tokenizer.toJSON(), optimizer,
       state: {
         iter: at, sampler_rng: sampler.state(), dropout_rng: model.dropoutRng.state(),
         best_val_loss: Number.isFinite(bestValLoss) ? bestValLoss : null, elapsed_s: elapsed(),
-        data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE,
+        data_sha256: dataSha256, data_file: '', config: { ...c }, stage: STAGE, ...worldFields,
       },
     });
     return checkpointDir;
@@ -161,13 +178,14 @@ export function sft(o: SftOptions): SftResult {
   try {
     iter = runTrainingLoop({
       config: c, optimizer, startIter: iter, resumed: resumed !== null, metrics, checkpointDir, elapsed, emit,
-      accumulate: () => {
+      world, parameters: model.parameters(),
+      accumulate: (onLastLeafGrad) => {
         let tokens = 0;
         const loss = accumulateLosses(c.gradient_accumulation_steps, () => {
-          const batch = collateSft(sampler.next(c.batch_size).map((row) => row.map((i) => train[i]!)), padId);
+          const batch = collateSft(drawShard(world, () => sampler.next(c.batch_size)).map((row) => row.map((i) => train[i]!)), padId);
           tokens += batch.tokens;
           return model.loss(batch.x, batch.y);
-        });
+        }, onLastLeafGrad);
         return { loss, tokens };
       },
       evaluate, checkpoint,

@@ -19,17 +19,17 @@ export interface TrainerState {
   data_file: string;
   /** The flat training config the run was started with. */
   config: Record<string, unknown>;
+  /** Ranks the run trains on (absent: 1); a resume needs as many. */
+  world_size?: number;
+  /** Every rank's dropout RNG state, by rank, when world_size > 1 (rank 0's is dropout_rng). */
+  dropout_rng_ranks?: RngState[];
 }
 
 export function parseTrainerState(raw: Record<string, unknown>, file: string): TrainerState {
   const bad = (key: string, want: string): never => {
     throw new CheckpointError('CHECKPOINT_INVALID', `${file}: ${key} must be ${want}, got ${JSON.stringify(raw[key])}; the file is corrupt`);
   };
-  const rng = (key: string): RngState => {
-    const v = raw[key];
-    const ok = Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) && v.some((x) => x !== 0);
-    return ok ? (v as RngState) : bad(key, 'four uint32 values, not all zero');
-  };
+  const rng = (key: string): RngState => (isRngState(raw[key]) ? (raw[key] as RngState) : bad(key, 'four uint32 values, not all zero'));
   const iter = raw['iter'];
   if (!Number.isSafeInteger(iter) || (iter as number) < 0) bad('iter', 'a non-negative integer');
   const best = raw['best_val_loss'];
@@ -40,7 +40,14 @@ export function parseTrainerState(raw: Record<string, unknown>, file: string): T
   if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) bad('data_sha256', 'a hex sha256');
   const config = raw['config'];
   if (typeof config !== 'object' || config === null || Array.isArray(config)) bad('config', 'an object');
+  const worldSize = raw['world_size'] ?? 1;
+  if (!Number.isSafeInteger(worldSize) || (worldSize as number) < 1) bad('world_size', 'a positive integer');
+  const ranks = raw['dropout_rng_ranks'];
+  if (ranks !== undefined && !(Array.isArray(ranks) && ranks.length === worldSize && ranks.every(isRngState)))
+    bad('dropout_rng_ranks', `world_size (${String(worldSize)}) RNG states of four uint32 values`);
   return {
+    ...(worldSize === 1 ? {} : { world_size: worldSize as number }),
+    ...(ranks === undefined ? {} : { dropout_rng_ranks: ranks as RngState[] }),
     iter: iter as number,
     sampler_rng: rng('sampler_rng'),
     dropout_rng: rng('dropout_rng'),
@@ -50,4 +57,8 @@ export function parseTrainerState(raw: Record<string, unknown>, file: string): T
     data_file: typeof raw['data_file'] === 'string' ? raw['data_file'] : '',
     config: config as Record<string, unknown>,
   };
+}
+
+function isRngState(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) && v.some((x) => x !== 0);
 }

@@ -3,10 +3,16 @@
 // learning rate, gradient accumulation, global-norm clipping, a guard against
 // NaN/Inf, AdamW), metrics.jsonl, atomic training checkpoints and resuming
 // from them. A stage supplies its batches, loss and evaluation as callbacks.
+// Under MPI the loop is data parallel: the stage's micro-batches are its
+// rank's share (lib/distributed/sharding.ts), gradients and losses are
+// averaged across ranks before the step, and only rank 0 writes.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
+import { DataParallel } from '../distributed/data_parallel.js';
+import { checkReplicasAgree } from '../distributed/replicas.js';
+import { SINGLE_PROCESS, type World } from '../distributed/world.js';
 import { CheckpointError, ConfigError, TrainingError } from '../errors.js';
 import { CHECKPOINT_FILES, readCheckpoint, recoverCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { exportWeights, importWeights } from '../models/weights.js';
@@ -17,6 +23,7 @@ import { backward } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { lmkitVersion } from '../package_info.js';
 import type { Tokenizer, TokenizerJson } from '../tokenizer/types.js';
+import { commWindow } from './distributed_state.js';
 import { parseTrainerState, type TrainerState } from './trainer_state.js';
 
 /** The loop's knobs, under the pre-training config's names. */
@@ -49,8 +56,16 @@ export interface TrainingLoop {
   /** Steps already done: 0, or the resumed checkpoint's iteration. */
   startIter: number;
   resumed: boolean;
-  /** Fills the gradients of one optimizer step; returns its mean loss and the tokens it read. */
-  accumulate(): { loss: number; tokens: number };
+  /** The ranks (default: a single process); the stage gives only rank 0 a metrics writer. */
+  world?: World;
+  /** What the optimizer trains: gradients averaged across ranks, replicas compared (needed when world has several ranks). */
+  parameters?: readonly Tensor[];
+  /**
+   * Fills the gradients of one optimizer step from this rank's micro-batches;
+   * returns their mean loss and the tokens read. `onLastLeafGrad` goes to the
+   * last micro-batch's backward.
+   */
+  accumulate(onLastLeafGrad?: (leaf: Tensor) => void): { loss: number; tokens: number };
   /** Evaluates and reports (the stage writes its own eval metrics line). */
   evaluate(iter: number): void;
   /** Writes a training checkpoint at `iter`; returns its folder, or null when the run writes none. */
@@ -67,14 +82,19 @@ export interface TrainingLoop {
 export function runTrainingLoop(loop: TrainingLoop): number {
   const c = loop.config;
   const { optimizer, metrics } = loop;
+  const world = loop.world ?? SINGLE_PROCESS, parameters = loop.parameters ?? [];
   let iter = loop.startIter;
+  const dp = new DataParallel(world, parameters);
+  checkReplicasAgree(world, parameters, loop.resumed ? `resume at iteration ${iter}` : 'the start of training');
+  const commSince = commWindow(world);
   if (!loop.resumed && c.eval_interval > 0) loop.evaluate(iter); // nanoGPT evaluates at iteration 0
   const schedule = { lr: c.learning_rate, warmupSteps: c.warmup_iters, decaySteps: c.lr_decay_iters, minLr: c.min_lr };
   let iterSec = 0, windowStart = performance.now(), windowTokens = 0;
   while (iter < c.max_iters) {
     const t0 = performance.now();
     const lr = c.decay_lr ? learningRate(iter, schedule) : c.learning_rate;
-    const { loss, tokens } = loop.accumulate();
+    dp.begin();
+    const { loss, tokens } = dp.finish(loop.accumulate(dp.onGradReady));
     const gradNorm = optimizer.clipGradNorm(c.grad_clip > 0 ? c.grad_clip : Infinity);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       optimizer.zeroGrad();
@@ -98,7 +118,7 @@ export function runTrainingLoop(loop: TrainingLoop): number {
     let tokensPerSec = tokens / Math.max(dt, 1e-9);
     if (logged) {
       tokensPerSec = windowTokens / Math.max((performance.now() - windowStart) / 1000, 1e-9);
-      metrics?.write({ event: 'train', iter, loss, lr, tokens_per_sec: tokensPerSec, grad_norm: gradNorm, elapsed_s: loop.elapsed() });
+      metrics?.write({ event: 'train', iter, loss, lr, tokens_per_sec: tokensPerSec, grad_norm: gradNorm, elapsed_s: loop.elapsed(), ...commSince() });
       windowStart = performance.now();
       windowTokens = 0;
     }
@@ -107,6 +127,7 @@ export function runTrainingLoop(loop: TrainingLoop): number {
     const last = iter === c.max_iters;
     if ((c.eval_interval > 0 && iter % c.eval_interval === 0) || last) loop.evaluate(iter);
     if ((c.checkpoint_interval > 0 && iter % c.checkpoint_interval === 0) || last) {
+      if (loop.checkpointDir) checkReplicasAgree(world, parameters, `iteration ${iter}`);
       const dir = loop.checkpoint(iter);
       if (dir) loop.emit({ type: 'checkpoint', iter, dir });
     }
@@ -119,13 +140,13 @@ export function runTrainingLoop(loop: TrainingLoop): number {
  * by 1/steps before backward so the accumulated gradient is that of their
  * mean (nanoGPT's `loss / gradient_accumulation_steps`). Returns that mean.
  */
-export function accumulateLosses(steps: number, microBatchLoss: () => Tensor): number {
+export function accumulateLosses(steps: number, microBatchLoss: () => Tensor, onLastLeafGrad?: (leaf: Tensor) => void): number {
   const scale = new Float32Array([1 / steps]);
   let total = 0;
   for (let s = 0; s < steps; s++) {
     const loss = microBatchLoss();
     total += loss.item();
-    backward(loss, scale);
+    backward(loss, scale, s === steps - 1 ? onLastLeafGrad : undefined);
   }
   return total / steps;
 }

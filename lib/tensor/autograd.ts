@@ -77,8 +77,11 @@ function isSegment(g: InputGrad): g is SegmentGrad {
 /**
  * Back-propagates from `root` (a scalar unless gradOut is given), accumulating
  * into .grad of every leaf with requiresGrad. Frees the graph.
+ * `onLeafGrad` is called for each such leaf as soon as this pass has added
+ * its whole gradient (every leaf once, in the order the walk finishes them):
+ * data parallelism starts reducing a bucket while the rest of the pass runs.
  */
-export function backward(root: Tensor, gradOut?: F32Buffer): void {
+export function backward(root: Tensor, gradOut?: F32Buffer, onLeafGrad?: (leaf: Tensor) => void): void {
   if (!gradOut && root.size !== 1)
     throw new ShapeError('SHAPE_MISMATCH', `backward(): root has shape [${root.shape.join(', ')}]; pass gradOut for a non-scalar`);
   if (gradOut && gradOut.length !== root.size)
@@ -130,6 +133,7 @@ export function backward(root: Tensor, gradOut?: F32Buffer): void {
       if (t.requiresGrad) {
         if (t.gradBuffer) accumulate(t.gradBuffer, g);
         else t.gradBuffer = g;
+        onLeafGrad?.(t);
       }
       continue;
     }

@@ -19,6 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerElementwise(env, exports);
   registerCudaBackend(env, exports);
   registerDevice(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 
