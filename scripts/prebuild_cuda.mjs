@@ -9,7 +9,7 @@
 // seconds. LMKIT_PREBUILD_CPU_ONLY=1 makes a CPU-only prebuild on a machine
 // without nvcc (the package then reports CUDA unavailable on every machine).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +27,8 @@ function onPath(command) {
 }
 
 if (process.env.LMKIT_PREBUILD_CPU_ONLY === '1') {
+  // prebuildify never empties prebuilds/: drop a library an earlier run left there.
+  rmSync(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'liblmkit_cuda.so'), { force: true });
   console.log('prebuild: LMKIT_PREBUILD_CPU_ONLY=1: no CUDA backend in this prebuild');
   process.exit(0);
 }
