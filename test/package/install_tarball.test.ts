@@ -11,6 +11,7 @@
 import t from 'tap';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cuda_emulation.js';
 
@@ -42,7 +43,7 @@ function runAll(): void {
     if (found) symlinkSync(found, path.join(bin, tool));
   }
   const env: Record<string, string> = {
-    PATH: bin, HOME: process.env.HOME ?? work, TMPDIR: path.join(work, 'tmp'), LMKIT_NUM_THREADS: '1',
+    PATH: bin, HOME: process.env.HOME ?? homedir(), TMPDIR: path.join(work, 'tmp'), LMKIT_NUM_THREADS: '1',
     // The machine's npm cache (where npm install put node-addon-api and node-gyp-build), if it was moved.
     ...(process.env.npm_config_cache ? { npm_config_cache: process.env.npm_config_cache } : {}),
   };
@@ -76,7 +77,7 @@ function runAll(): void {
 
   t.test('no compiler is reachable on the install PATH', async (t) => {
     const reachable = ['gcc', 'g++', 'cc', 'c++', 'clang', 'make', 'cmake', 'nvcc', 'python3', 'python'].filter((tool) => existsSync(path.join(bin, tool)));
-    t.same(reachable, []);
+    t.same(reachable, [], `none of them in ${bin}`);
   });
 
   /** An app that depends on the tarball, with a lockfile pinning lmkit's runtime deps to ours (their integrity finds them in the cache). */
@@ -103,7 +104,7 @@ function runAll(): void {
     writeApp(app);
     const r = run(app, 'npm', ['ci', '--offline', '--no-audit', '--no-fund', '--foreground-scripts']);
     t.equal(r.status, 0, show(r, 'npm ci --offline'));
-    t.match(r.stdout, `lmkit: using the prebuilt addon prebuilds/${where}/lmkit.glibc.node (no compiler needed)`);
+    t.match(r.stdout, `lmkit: using the prebuilt addon prebuilds/${where}/lmkit.glibc.node (no compiler needed)`, 'the install script names the prebuild');
     t.notOk(existsSync(path.join(installed, 'build')), 'no build/ folder: nothing was compiled');
     t.ok(existsSync(path.join(app, 'node_modules', 'node-addon-api', 'package.json')) && existsSync(path.join(app, 'node_modules', 'node-gyp-build', 'package.json')), 'runtime deps installed from the cache');
   });
@@ -133,17 +134,17 @@ function runAll(): void {
     t.ok(Math.abs(out.losses[0]! - Math.log(11)) < 0.3, `first loss ${out.losses[0]!.toFixed(4)} ≈ ln 11 = ${Math.log(11).toFixed(4)} for a fresh model`);
     t.ok(out.losses[2]! < out.losses[1]! && out.losses[1]! < out.losses[0]!, `loss falls on the batch it trains on: ${out.losses.map((l) => l.toFixed(4)).join(' → ')}`);
     t.equal(out.info.addon, path.join(installed, 'prebuilds', where, 'lmkit.glibc.node'), 'the prebuild is the addon in use');
-    t.equal(out.info.backend, 'cpu');
+    t.equal(out.info.backend, 'cpu', 'runs on the CPU');
   });
 
   t.test('npx lmkit --help and lmkit info from the install folder', async (t) => {
     const help = run(app, 'npx', ['--offline', 'lmkit', '--help']);
     t.equal(help.status, 0, show(help, 'npx lmkit --help'));
-    t.match(help.stdout, /^lmkit — train, fine-tune, evaluate and serve/);
-    t.match(help.stdout, /Usage: lmkit <command> \[options\]/);
+    t.match(help.stdout, /^lmkit — train, fine-tune, evaluate and serve/, 'the help text');
+    t.match(help.stdout, /Usage: lmkit <command> \[options\]/, 'with its usage line');
     const info = run(app, 'npx', ['--offline', 'lmkit', 'info']);
     t.equal(info.status, 0, show(info, 'npx lmkit info'));
-    t.match(JSON.parse(info.stdout), { backend: 'cpu', addon: path.join(installed, 'prebuilds', where, 'lmkit.glibc.node'), cuda: { available: false } });
+    t.match(JSON.parse(info.stdout) as unknown, { backend: 'cpu', addon: path.join(installed, 'prebuilds', where, 'lmkit.glibc.node'), cuda: { available: false } }, 'lmkit info: the prebuild, on the CPU');
   });
 
   const noDriver = !['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1', '/lib/x86_64-linux-gnu/libcuda.so.1'].some(existsSync);
@@ -158,9 +159,9 @@ function runAll(): void {
     t.equal(plain.status, 0, show(plain, 'the probe exits 0'));
     t.equal(plain.stderr, '', 'nothing on stderr');
     const p = JSON.parse(plain.stdout) as { cuda: { available: boolean; reason: string; library?: string }; refusal: { name: string; code: string; message: string } | null; backend: string };
-    t.match(p.cuda, { available: false, reason: /no CUDA driver \(libcuda\.so\.1 not found\)/ });
-    t.match(p.refusal, { name: 'DeviceError', code: 'CUDA_UNAVAILABLE', message: /setBackend: the CUDA backend is not available/ });
-    t.equal(p.backend, 'cpu');
+    t.match(p.cuda, { available: false, reason: /no CUDA driver \(libcuda\.so\.1 not found\)/ }, `backendInfo().cuda: ${p.cuda.reason}`);
+    t.match(p.refusal, { name: 'DeviceError', code: 'CUDA_UNAVAILABLE', message: /setBackend: the CUDA backend is not available/ }, 'setBackend(\'cuda\') is a DeviceError saying why');
+    t.equal(p.backend, 'cpu', 'the default device stays the CPU');
 
     if (!shipsCuda) {
       t.comment('this prebuild has no liblmkit_cuda.so (LMKIT_PREBUILD_CPU_ONLY): the shipped-library check does not apply');
@@ -183,8 +184,8 @@ function runAll(): void {
     t.equal(found.stderr, '', 'nothing on stderr');
     const f = JSON.parse(found.stdout) as typeof p;
     t.equal(f.cuda.library, path.join(installed, 'prebuilds', where, 'liblmkit_cuda.so'), 'the default search opened the library shipped beside the prebuild');
-    t.match(f.cuda, { available: false, reason: /^CUDA backend unavailable: cudaGetDeviceCount: cudaError\w+: / });
-    t.match(f.refusal, { code: 'CUDA_UNAVAILABLE' });
+    t.match(f.cuda, { available: false, reason: /^CUDA backend unavailable: cudaGetDeviceCount: cudaError\w+: / }, `the shipped library loads and refuses: ${f.cuda.reason}`);
+    t.match(f.refusal, { code: 'CUDA_UNAVAILABLE' }, 'setBackend(\'cuda\') refuses');
   });
 
   t.test('the docs\' examples: type-checked against the installed package, then run from it', async (t) => {
@@ -227,6 +228,6 @@ function runAll(): void {
       console.log(JSON.stringify({ c: c[0], addon: m.backendInfo().addon }));
     })`]);
     t.equal(use.status, 0, show(use, 'import lmkit'));
-    t.same(JSON.parse(use.stdout), { c: 12, addon: path.join(dir, 'node_modules', 'lmkit', 'prebuilds', where, 'lmkit.glibc.node') });
+    t.same(JSON.parse(use.stdout) as unknown, { c: 12, addon: path.join(dir, 'node_modules', 'lmkit', 'prebuilds', where, 'lmkit.glibc.node') }, 'gemm 3·4 = 12 on the prebuild');
   });
 }
