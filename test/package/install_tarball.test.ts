@@ -73,6 +73,12 @@ function runAll(): void {
     const stray = [...files].filter((f) => /^(test|bench|lib|build|build-cuda|build-cuda-emu|\.ci|\.tap|node_modules|docs\/api|docs\/examples\/out)\//.test(f) || f.endsWith('.map'));
     t.same(stray, [], 'no tests, fixtures, benchmarks, TypeScript sources, build folders or source maps');
     t.ok(packed!.size < 5e6, `the tarball stays small: ${packed!.size} bytes < 5 MB`);
+    // The README states the size; it must stay near the truth.
+    const stated = /The tarball \(`npm pack`\) is ([\d.]+) MB/.exec(readFileSync(path.join(repoRoot, 'README.md'), 'utf8'));
+    t.ok(stated, 'the README states the tarball size');
+    const ratio = packed!.size / (Number(stated?.[1]) * 1e6);
+    if (shipsCuda) t.ok(ratio > 0.8 && ratio < 1.2, `README says ${stated?.[1]} MB, measured ${(packed!.size / 1e6).toFixed(2)} MB (within 20%; else update the README's Install section)`);
+    else t.comment(`a CPU-only prebuild: ${(packed!.size / 1e6).toFixed(2)} MB, not comparable with the README's figure, which includes the CUDA library`);
   });
 
   t.test('no compiler is reachable on the install PATH', async (t) => {
