@@ -15,6 +15,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { makeRow, okSide, emptySide } from '../lib/rows.mjs';
 import { runLoad } from '../lib/serve_load.mjs';
@@ -29,8 +30,6 @@ const RSS_MODEL = { name: '2×64', config: { n_layer: 2, n_embd: 64, n_head: 2, 
 const PROMPTS = ['ROMEO:', 'JULIET: O Romeo, Romeo!', 'First Citizen:\nBefore we proceed', 'KING RICHARD III:', 'To be, or not', 'MENENIUS: What work'];
 const LAG_BAR_MS = 20;
 const RSS_BAR = 1.1;
-/** Caps the server main thread's V8 semi-spaces (default up to 16 MiB); the engine's workers cap theirs themselves. */
-const CAPPED_YOUNG_GENERATION = '--max-semi-space-size=2';
 
 function plan(quick) {
   return quick
@@ -87,8 +86,8 @@ const percentile = (xs, p) => {
 };
 
 /** Part 1 at one maxBatch: `concurrent` streaming completions at once. */
-async function concurrentStreams(root, ckpt, p, maxBatch, threads, log) {
-  const server = await startServer(root, ckpt, { maxBatch, maxQueue: 256, threads });
+async function concurrentStreams(root, ckpt, p, maxBatch, threads, nodeFlags, log) {
+  const server = await startServer(root, ckpt, { maxBatch, maxQueue: 256, threads, nodeFlags });
   try {
     const body = (i) => ({ model: 'bench', prompt: PROMPTS[i % PROMPTS.length], max_tokens: p.newTokens, temperature: 0.8, seed: i, stream: true, stream_options: { include_usage: true } });
     await runLoad({ port: server.port, total: 4, concurrency: 4, request: (i) => ({ path: '/v1/completions', body: body(i) }) }); // warm-up
@@ -144,6 +143,8 @@ async function memoryOverRequests(root, ckpt, p, threads, nodeFlags, log) {
 export async function run({ lmkit, root, options, log }) {
   const { quick, threads } = options;
   const p = plan(quick);
+  // The node flags `lmkit serve` starts its server process with (a capped young generation of the main thread).
+  const { SERVE_NODE_FLAGS } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'relaunch.js')).href);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lmkit-bench-serve-'));
   const notes = [];
   try {
@@ -152,8 +153,8 @@ export async function run({ lmkit, root, options, log }) {
     writeCheckpoint(lmkit, loadCkpt, LOAD_MODEL.config);
     writeCheckpoint(lmkit, rssCkpt, RSS_MODEL.config);
 
-    const batched = await concurrentStreams(root, loadCkpt, p, p.batch, threads, log);
-    const unbatched = await concurrentStreams(root, loadCkpt, p, 1, threads, log);
+    const batched = await concurrentStreams(root, loadCkpt, p, p.batch, threads, SERVE_NODE_FLAGS, log);
+    const unbatched = await concurrentStreams(root, loadCkpt, p, 1, threads, SERVE_NODE_FLAGS, log);
     const shape = `${p.concurrent} concurrent streams × ${p.newTokens} tokens, ${LOAD_MODEL.name}`;
     const side = (r, extra) => r.ok === p.concurrent
       ? okSide({ medianMs: r.wallMs, minMs: r.wallMs, reps: 1, inner: 1 }, { tokens: r.completionTokens }, extra)
@@ -173,20 +174,21 @@ export async function run({ lmkit, root, options, log }) {
       `p99 ${batched.lag.p99Ms.toFixed(2)} ms with batching (max ${batched.lag.maxMs.toFixed(1)} ms), ${unbatched.lag.p99Ms.toFixed(2)} ms at maxBatch 1 — ` +
       `bar p99 < ${LAG_BAR_MS} ms: ${lagOk ? 'PASS' : 'FAIL'}`);
 
-    // Twice: with node's defaults (V8 grows the main thread's young generation as it sees objects survive, up
-    // to 16 MiB per semi-space), and with it capped, which tells that growth apart from retained memory.
+    // Twice: with the flags lmkit serve runs under (the main thread's young generation capped), and with node's
+    // defaults, as an embedding server started without flags gets (V8 grows the young generation up to 16 MiB per
+    // semi-space), which tells that growth apart from retained memory.
     const memory = [];
-    for (const nodeFlags of [[], [CAPPED_YOUNG_GENERATION]]) {
+    for (const nodeFlags of [SERVE_NODE_FLAGS, []]) {
       const m = await memoryOverRequests(root, rssCkpt, p, threads, nodeFlags, log);
       m.pass = m.rssRatio <= RSS_BAR;
       memory.push(m);
       const mib = (x) => x.toFixed(1);
-      notes.push(`RSS of the server process, node ${nodeFlags.length ? nodeFlags.join(' ') : 'defaults'} (${RSS_MODEL.name} model, maxBatch 32, 32 in flight): ` +
+      notes.push(`RSS of the server process, ${nodeFlags.length ? `node ${nodeFlags.join(' ')} (as lmkit serve runs)` : 'node defaults (an embedding server without flags)'} (${RSS_MODEL.name} model, maxBatch 32, 32 in flight): ` +
         `after ${m.requests.first} requests ${mib(m.afterFirst.rssMiB)} MiB, after ${m.requests.total} ${mib(m.afterTotal.rssMiB)} MiB: ratio ${m.rssRatio.toFixed(3)} — bar ≤ ${RSS_BAR}: ${m.pass ? 'PASS' : 'FAIL'}. ` +
         `After a full GC: main-thread heap used ${mib(m.afterFirst.heapUsedMiB)} → ${mib(m.afterTotal.heapUsedMiB)} MiB (committed ${mib(m.afterFirst.heapTotalMiB)} → ${mib(m.afterTotal.heapTotalMiB)}), young generation ${mib(m.afterFirst.newSpaceMiB)} → ${mib(m.afterTotal.newSpaceMiB)} MiB, ` +
         `worker heap ${mib(m.afterFirst.workerHeapUsedMiB[0])} → ${mib(m.afterTotal.workerHeapUsedMiB[0])} MiB; ${m.refused400} of the requests were bad ones answered 400`);
     }
-    notes.push(`each server is its own process (LMKIT_NUM_THREADS=${threads}, 1 model worker); the load client is this process, on the same ${os.availableParallelism()} cores`);
+    notes.push(`each server is its own process (LMKIT_NUM_THREADS=${threads}, 1 model worker, node ${SERVE_NODE_FLAGS.join(' ')} for the load test, as lmkit serve runs); the load client is this process, on the same ${os.availableParallelism()} cores`);
     return {
       rows, notes,
       figures: {

@@ -13,6 +13,7 @@ import { runGenerate } from './generate.js';
 import { runPpo } from './ppo.js';
 import { runRm } from './rm.js';
 import { runSample } from './sample.js';
+import { relaunchWithFlags, SERVE_NODE_FLAGS, youngGenerationChosen } from './relaunch.js';
 import { runServe } from './serve.js';
 import { runSft } from './sft.js';
 import { runTrain } from './train.js';
@@ -60,7 +61,8 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'sample') return runSample(argv.slice(1));
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));
-  if (argv[0] === 'serve') return runServe(argv.slice(1));
+  if (argv[0] === 'serve')
+    return youngGenerationChosen() ? runServe(argv.slice(1)) : relaunchWithFlags(SERVE_NODE_FLAGS, argv);
   if (argv[0] === 'sft') return runSft(argv.slice(1));
   if (argv[0] === 'rm') return runRm(argv.slice(1));
   if (argv[0] === 'ppo') return runPpo(argv.slice(1));

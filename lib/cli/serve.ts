@@ -10,6 +10,7 @@ import { createEngine } from '../serve/engine.js';
 import { createApiServer, type ServerLimits } from '../serve/server.js';
 import { cliError, usageError } from './errors.js';
 import { intFlag, numberFlag, resolveCheckpointDir } from './flags.js';
+import { followLauncher } from './relaunch.js';
 
 export const SERVE_HELP = `Usage: lmkit serve --ckpt <dir> [--port 8080] [options]
 
@@ -84,6 +85,7 @@ export async function runServe(argv: string[]): Promise<number> {
     console.log(SERVE_HELP);
     return 0;
   }
+  followLauncher();
   try {
     if (!values.ckpt) throw new ConfigError('CONFIG_MISSING', '--ckpt is required: the checkpoint folder lmkit train wrote (<out>/checkpoint)');
     const port = intFlag('port', values.port, 0) ?? 8080;

@@ -3,7 +3,9 @@
 // refused) and exits 0; flag errors are one-line messages. Every spawned
 // server is killed in teardown.
 import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { SERVE_NODE_FLAGS, youngGenerationChosen } from '../../lib/cli/relaunch.js';
 import { runServe } from '../../lib/cli/serve.js';
 import { captured, spawnLmkit } from '../helpers/cli_run.js';
 import { openStream, rawRequest, sseEvents } from '../helpers/http_client.js';
@@ -73,4 +75,41 @@ t.test('flag and checkpoint errors are one line and a non-zero exit', async (t) 
   const help = await run(['--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /POST \/v1\/chat\/completions/);
+});
+
+/** The pids of a process's children (Linux /proc). */
+function childPids(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('the server runs with a capped young generation, and a launcher killed by SIGKILL takes it down', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const { child, done } = spawnLmkit(['serve', '--ckpt', runDir, '--port', '0']);
+  const [, port] = await waitFor(child, 'stdout', /on http:\/\/127\.0\.0\.1:(\d+)/);
+  const [server] = childPids(child.pid!);
+  t.ok(server, 'lmkit serve started the server as its child');
+  t.teardown(() => { if (server && alive(server)) process.kill(server, 'SIGKILL'); });
+  const argv = readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0');
+  t.ok(argv.includes(SERVE_NODE_FLAGS[0]!), `the server's node runs with ${SERVE_NODE_FLAGS[0]}: ${argv.slice(0, 3).join(' ')}`);
+  t.equal((await rawRequest(Number(port), 'GET', '/health')).status, 200, 'and answers');
+  child.kill('SIGKILL');
+  await done;
+  // The server notices its launcher is gone (the IPC channel closes) and drains as on SIGTERM.
+  for (let i = 0; i < 200 && alive(server!); i++) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(alive(server!), 'the orphaned server stopped by itself');
+  await t.rejects(rawRequest(Number(port), 'GET', '/health'), { code: 'ECONNREFUSED' }, 'and its port is closed');
+});
+
+t.test('a young-generation size chosen by the user is kept: no relaunch', async (t) => {
+  t.equal(youngGenerationChosen({}, []), false, 'node defaults: relaunch');
+  t.equal(youngGenerationChosen({}, ['--max-semi-space-size=8']), true, 'a node flag');
+  t.equal(youngGenerationChosen({ NODE_OPTIONS: '--max-semi-space-size=4' }, []), true, 'NODE_OPTIONS');
+  t.equal(youngGenerationChosen({ LMKIT_SERVE_RELAUNCHED: '1' }, []), true, 'the relaunched process itself');
 });
