@@ -64,6 +64,8 @@ export interface DemoCheck {
   /** One-sided exact p-value of a "better than" claim (significance.ts); null for threshold claims. */
   pValue: number | null;
   holds: boolean;
+  /** Other measurements of this run that bear on the claim: what a reader needs to tell why it holds or not. */
+  context: string;
 }
 
 export interface DemoMetrics {
@@ -78,6 +80,8 @@ export interface DemoMetrics {
   cot: { direct: EvalResult; cot: EvalResult };
   rm: {
     curve: [number, number][]; trainPrompts: number; heldOutPrompts: number; dropped: number; tiedResponses: number; sampleAccuracy: number;
+    /** Pair accuracy on its own (noisy) training pairs, and on the held-out pairs of each task family. */
+    trainAccuracy: number; heldOutByTask: { task: string; accuracy: number; pairs: number }[];
     heldOutAccuracy: number; heldOutPairs: number; initialAccuracy: number;
   };
   ppo: {
@@ -230,7 +234,7 @@ export function runDemo(o: DemoOptions): DemoMetrics {
     prompting,
     sft: { curve: sftRun.curve, valLoss: sftRun.valLoss, examples: sftRun.examples, trainTasks: split.train, heldOutTasks: split.heldOut },
     heldOut, cot,
-    rm: { curve: rm.curve, trainPrompts: rm.trainPrompts, heldOutPrompts: rm.heldOutPrompts, dropped: rm.dropped, tiedResponses: rm.tiedResponses, sampleAccuracy: rm.sampleAccuracy, heldOutAccuracy: rm.heldOutAccuracy, heldOutPairs: rm.heldOutPairs, initialAccuracy: rm.initialAccuracy },
+    rm: { curve: rm.curve, trainPrompts: rm.trainPrompts, heldOutPrompts: rm.heldOutPrompts, dropped: rm.dropped, tiedResponses: rm.tiedResponses, trainAccuracy: rm.trainAccuracy, heldOutByTask: rm.heldOutByTask, sampleAccuracy: rm.sampleAccuracy, heldOutAccuracy: rm.heldOutAccuracy, heldOutPairs: rm.heldOutPairs, initialAccuracy: rm.initialAccuracy },
     ppo: ppoRun, glm,
   };
   return { ...metrics, checks: demoChecks(metrics) };
@@ -263,9 +267,14 @@ function rewardStage(
   }, 'demo reward model');
   trainRewardModel({ config, model, tokenizer, train: train.examples, outDir: path.join(workDir, 'rm'), onProgress: trackSteps('reward model', emit, curve) });
   const heldOut = evaluateRewardModel(model, tokenizer, val.examples);
+  const trainAccuracy = evaluateRewardModel(model, tokenizer, train.examples).accuracy;
+  const heldOutByTask = [...new Set(val.tasks)].sort().map((task) => {
+    const r = evaluateRewardModel(model, tokenizer, val.examples.filter((_, i) => val.tasks[i] === task));
+    return { task, accuracy: r.accuracy, pairs: r.pairs };
+  });
   emit({ type: 'result', text: `reward model: held-out pair accuracy ${pct(heldOut.accuracy)} over ${heldOut.pairs} pairs (untrained head: ${pct(initial.accuracy)})` });
   return {
-    model, curve, trainPrompts: train.examples.length, heldOutPrompts: val.examples.length, dropped: train.dropped + val.dropped, tiedResponses: train.tiedResponses + val.tiedResponses,
+    model, curve, trainPrompts: train.examples.length, heldOutPrompts: val.examples.length, dropped: train.dropped + val.dropped, tiedResponses: train.tiedResponses + val.tiedResponses, trainAccuracy, heldOutByTask,
     sampleAccuracy: train.sampleAccuracy, heldOutAccuracy: heldOut.accuracy, heldOutPairs: heldOut.pairs, initialAccuracy: initial.accuracy,
   };
 }
@@ -308,42 +317,61 @@ export function demoChecks(m: Omit<DemoMetrics, 'checks'>): DemoCheck[] {
   const g = m.glm;
   const correct = Math.round(g.clozeAccuracy * g.clozeEval);
   const clozeP = binomialTailAtLeast(correct, g.clozeEval, g.chance);
+
+  // What else bears on each claim, all measured in this run.
+  const trained = m.sft.trainTasks;
+  const iftContext = `the trained families (${trained.join(', ')}), zero-shot exact: pre-trained ${pct(accuracyOn(m.heldOut.base, trained))} → after IFT ${pct(accuracyOn(m.heldOut.sft, trained))} ` +
+    `(what instruction tuning learned; the claim asks for transfer to a family it never saw)`;
+  const cotContext = `partial credit (digits right): direct ${pct(m.cot.direct.partial)}, worked steps ${pct(m.cot.cot.partial)}`;
+  const byTask = m.rm.heldOutByTask.map((x) => `${x.task} ${x.accuracy.toFixed(2)} (${x.pairs})`).join(', ');
+  const rmContext = `on its own training pairs ${m.rm.trainAccuracy.toFixed(3)} (labels flipped with p = ${m.config.rm.labelerFlip}), untrained head ${m.rm.initialAccuracy.toFixed(3)}; ` +
+    `held-out by family: ${byTask}; ${m.rm.tiedResponses} responses left out as utility ties`;
+  const firstKl = mean(h.slice(0, third).map((s) => s.kl));
+  const ppoContext = `policy exact on the trained families: before PPO ${pct(m.ppo.before.exact)}, after ${pct(m.ppo.after.exact)}; ${h.length} PPO iterations of ${m.config.ppo.batch_size} rollouts`;
+  const klContext = `first third ${firstKl.toFixed(2)} nats; KL coefficient β ${h[0]?.klCoef.toFixed(3) ?? '—'} → ${h.at(-1)?.klCoef.toFixed(3) ?? '—'} (adaptive controller)`;
+  const glmContext = `blank-infilling pre-training val loss ${g.pretrainValLoss?.toFixed(3) ?? '—'}; the cloze is read from the same weights that fill blanks`;
   return [
     {
       claim: `instruction tuning improves zero-shot accuracy on the held-out task family (${held.join(', ')})`,
       measured: `${signTestText('exact', baseExact, sftExact)}; ${signTestText('partial credit', basePartial, sftPartial)}`,
       pValue: iftP,
       holds: iftP < ALPHA,
+      context: iftContext,
     },
     {
       claim: 'chain of thought beats direct answers on multi-digit addition',
       measured: signTestText('exact: direct → worked steps', direct, cot),
       pValue: cotTest.pValue,
       holds: cotTest.pValue < ALPHA,
+      context: cotContext,
     },
     {
       claim: 'reward model held-out pair accuracy ≥ 0.9',
       measured: `${m.rm.heldOutAccuracy.toFixed(3)} over ${m.rm.heldOutPairs} pairs`,
       pValue: null,
       holds: m.rm.heldOutAccuracy >= 0.9,
+      context: rmContext,
     },
     {
       claim: 'PPO raises the mean reward-model score',
       measured: `held-out prompts (${prompts}, one sample each): SFT ${sftReward.mean.toFixed(3)} → PPO ${ppoReward.mean.toFixed(3)} (${rewardTest.wins} higher, ${rewardTest.losses} lower, ${formatP(rewardTest.pValue)}); training rollouts: first third ${firstScore.toFixed(3)}, last third ${lastScore.toFixed(3)}`,
       pValue: rewardTest.pValue,
       holds: rewardTest.pValue < ALPHA && ppoReward.mean > sftReward.mean,
+      context: ppoContext,
     },
     {
       claim: `PPO keeps the KL near its target (${target} nats; within 0.25×–2× of it)`,
       measured: `mean KL of the last third ${lastKl.toFixed(2)} nats`,
       pValue: null,
       holds: lastKl >= 0.25 * target && lastKl <= 2 * target,
+      context: klContext,
     },
     {
       claim: 'GLM cloze accuracy above chance, with the same weights that generate',
       measured: `accuracy ${pct(g.clozeAccuracy)} (${correct}/${g.clozeEval}; chance ${pct(g.chance)}, ${formatP(clozeP)}; before fine-tuning ${pct(g.clozeAccuracyBefore)})`,
       pValue: clozeP,
       holds: clozeP < ALPHA,
+      context: glmContext,
     },
   ];
 }

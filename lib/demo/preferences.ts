@@ -13,6 +13,8 @@ import type { Tokenizer } from '../tokenizer/types.js';
 
 export interface CollectedPreferences {
   examples: PreferenceExample[];
+  /** The task family of each example, in order. */
+  tasks: string[];
   /** Prompts dropped: fewer than 2 responses the labeler can tell apart. An empty response stays: it is a (bad) answer the labeler ranks. */
   dropped: number;
   /** Responses left out because they tie with an earlier one of the same prompt (same text, or the same utility). */
@@ -33,6 +35,7 @@ export function collectPreferences(
 ): CollectedPreferences {
   if (o.temperatures.length < 2) throw new RangeError(`collectPreferences: K = ${o.temperatures.length} temperatures; a ranking needs K >= 2 responses`);
   const examples: PreferenceExample[] = [];
+  const tasks: string[] = [];
   let dropped = 0, exact = 0, samples = 0, tiedResponses = 0;
   const perBatch = o.batchPrompts ?? 4;
   for (let start = 0; start < instances.length; start += perBatch) {
@@ -59,8 +62,11 @@ export function collectPreferences(
       });
       tiedResponses += sampled.length - responses.length;
       if (responses.length < 2) dropped++;
-      else examples.push({ prompt: prompts[i]!, responses, ranking: labeler.rank(instance, responses).ranking });
+      else {
+        examples.push({ prompt: prompts[i]!, responses, ranking: labeler.rank(instance, responses).ranking });
+        tasks.push(instance.task);
+      }
     });
   }
-  return { examples, dropped, tiedResponses, sampleAccuracy: samples === 0 ? 0 : exact / samples };
+  return { examples, tasks, dropped, tiedResponses, sampleAccuracy: samples === 0 ? 0 : exact / samples };
 }

@@ -34,7 +34,7 @@ export function demoReport(m: DemoMetrics, run: { date: string; command: string;
         'Each line is a claim of the pipeline; "holds" is computed from the numbers of this run, which are measured, never fixed.',
         `A "better than" claim holds only when a one-sided exact test on this run's evaluation sets gives p < ${ALPHA}: the paired sign test (the same instances or prompts before and after) or the binomial test against chance.`,
       ],
-      tables: [{ columns: ['claim', 'measured', 'p', 'holds'], rows: m.checks.map((c) => [c.claim, c.measured, c.pValue === null ? '—' : pValueText(c.pValue), c.holds ? 'yes' : 'no']) }],
+      tables: [{ columns: ['claim', 'measured', 'p', 'holds', 'also measured'], rows: m.checks.map((c) => [c.claim, c.measured, c.pValue === null ? '—' : pValueText(c.pValue), c.holds ? 'yes' : 'no', c.context]) }],
     },
     {
       title: 'Pre-training (character-level decoder on tinyshakespeare)',

@@ -70,7 +70,7 @@ t.test('a claim holds exactly when its measured numbers say so, and a lead a sma
     heldOut: { base: none, sft: evalOf({ copy: ones(10), addition: ones(0) }) },
     // Addition: direct gets the first 4 right, worked steps the first 16 (12 wins, no losses).
     cot: { direct: evalOf({ copy: ones(0), addition: ones(4) }), cot: evalOf({ copy: ones(0), addition: ones(16) }) },
-    rm: { curve: [], trainPrompts: 1, heldOutPrompts: 1, dropped: 0, tiedResponses: 0, sampleAccuracy: 0, heldOutAccuracy: 0.93, heldOutPairs: 60, initialAccuracy: 0.5 },
+    rm: { curve: [], trainPrompts: 1, heldOutPrompts: 1, dropped: 0, tiedResponses: 0, trainAccuracy: 0.97, heldOutByTask: [{ task: "sentiment", accuracy: 0.93, pairs: 60 }], sampleAccuracy: 0, heldOutAccuracy: 0.93, heldOutPairs: 60, initialAccuracy: 0.5 },
     ppo: {
       history: [step(1, 0.1, 0.5), step(2, 0.3, 1.5), step(3, 0.5, 2.2)], before: none, after: none,
       heldOutReward: { prompts: 16, sft: reward(Array.from({ length: 16 }, (_, i) => i / 16)), ppo: reward(Array.from({ length: 16 }, (_, i) => i / 16 + (i === 3 ? -0.5 : 0.2))) },
@@ -82,6 +82,9 @@ t.test('a claim holds exactly when its measured numbers say so, and a lead a sma
   t.ok(checks[0]!.pValue! < 2 * 2 ** -10 + 1e-12 && checks[0]!.pValue! > 0, `IFT p ${checks[0]!.pValue} (Bonferroni over exact and partial)`);
   t.ok(Math.abs(checks[1]!.pValue! - 2 ** -12) < 1e-15, 'CoT: 12 wins, 0 losses');
   t.match(checks[3]!.measured, /15 higher, 1 lower/);
+  t.match(checks[0]!.context, /trained families \(addition\), zero-shot exact: pre-trained 0\.0% → after IFT 0\.0%/, 'IFT context: the trained families');
+  t.match(checks[2]!.context, /on its own training pairs 0\.970 .*held-out by family: sentiment 0\.93 \(60\)/, 'RM context: train accuracy and by family');
+  t.match(checks[4]!.context, /first third 0\.50 nats; KL coefficient β 0\.100 → 0\.100/, 'KL context');
 
   // Leads a small set shows by luck: 1 of 20 held-out right, 2 more additions right, 55/100 cloze, 9 of 16 higher reward.
   const lucky = demoChecks({
