@@ -11,7 +11,7 @@ export interface DemoConfig {
   /** Pre-training on tinyshakespeare (character level): the "pre-trained only" baseline; block_size is the context of every later stage. */
   pretrain: { iters: number; batch_size: number; block_size: number; learning_rate: number };
   /** Task instances per family: training pool and evaluation set (disjoint). */
-  tasks: { trainPerTask: number; evalPerTask: number; heldOut: string[]; additionDigits: number };
+  tasks: { trainPerTask: number; evalPerTask: number; heldOut: string[]; additionDigits: number; additionEval: number };
   /** Instruction fine-tuning on the training families (direct and worked forms). */
   sft: { iters: number; batch_size: number; learning_rate: number; group_by_length: boolean };
   /** Reward model: each prompt sampled once per temperature (K = temperatures.length) from the SFT model, ranked by the simulated labeler. */
@@ -32,9 +32,12 @@ export const FULL_DEMO: DemoConfig = {
   // the one I just copied" a relative offset, which learned positions must learn at every absolute position.
   model: { n_layer: 2, n_head: 4, n_embd: 128, position_embedding: 'rope' },
   pretrain: { iters: 1500, batch_size: 6, block_size: 256, learning_rate: 2e-3 },
-  // 2-digit addition keeps the worked form inside the context with a demonstration before it.
-  tasks: { trainPerTask: 2000, evalPerTask: 50, heldOut: ['copy'], additionDigits: 2 },
-  sft: { iters: 1500, batch_size: 32, learning_rate: 3e-3, group_by_length: true },
+  // 2-digit addition keeps the worked form inside the context with a demonstration before it. 200 additions
+  // (not 50) give the paired test of worked steps against direct answers the power to see a gap of a few points.
+  tasks: { trainPerTask: 2000, evalPerTask: 50, heldOut: ['copy'], additionDigits: 2, additionEval: 200 },
+  // Random batches, not length-grouped: grouped batches hold one or two task families each, and from the same
+  // pre-trained model 1500 steps reached SFT val loss 2.43 grouped against 1.73 random (2026-12-02).
+  sft: { iters: 1500, batch_size: 32, learning_rate: 3e-3, group_by_length: false },
   rm: { prompts: 96, heldOutPrompts: 32, temperatures: [0.7, 1, 1.5, 2], iters: 150, learning_rate: 3e-4, labelerFlip: 0.05 },
   ppo: { iterations: 12, batch_size: 16, mini_batch_size: 8, kl_target: 2, init_kl_coef: 0.1, learning_rate: 5e-5, evalPrompts: 64 },
   glm: { n_layer: 2, n_embd: 128, pretrainIters: 300, clozeIters: 200, clozeTrain: 400, clozeEval: 100 },
@@ -47,8 +50,8 @@ export const QUICK_DEMO: DemoConfig = {
   seed: 1337,
   model: { n_layer: 2, n_head: 4, n_embd: 96, position_embedding: 'rope' },
   pretrain: { iters: 300, batch_size: 6, block_size: 256, learning_rate: 2e-3 },
-  tasks: { trainPerTask: 500, evalPerTask: 20, heldOut: ['copy'], additionDigits: 2 },
-  sft: { iters: 300, batch_size: 32, learning_rate: 3e-3, group_by_length: true },
+  tasks: { trainPerTask: 500, evalPerTask: 20, heldOut: ['copy'], additionDigits: 2, additionEval: 60 },
+  sft: { iters: 300, batch_size: 32, learning_rate: 3e-3, group_by_length: false },
   rm: { prompts: 32, heldOutPrompts: 16, temperatures: [0.7, 1, 1.5, 2], iters: 40, learning_rate: 3e-4, labelerFlip: 0.05 },
   ppo: { iterations: 4, batch_size: 8, mini_batch_size: 4, kl_target: 2, init_kl_coef: 0.1, learning_rate: 5e-5, evalPrompts: 16 },
   glm: { n_layer: 2, n_embd: 64, pretrainIters: 60, clozeIters: 60, clozeTrain: 200, clozeEval: 60 },

@@ -125,7 +125,7 @@ export function runDemo(o: DemoOptions): DemoMetrics {
   tokenizer.save(tokenizerFile);
   const split = taskSplit(c.tasks.heldOut);
   const params = { addition: { minDigits: 1, maxDigits: c.tasks.additionDigits } };
-  const sets = buildInstanceSets({ trainTasks: TASK_NAMES, evalTasks: TASK_NAMES, trainPerTask: c.tasks.trainPerTask, evalPerTask: c.tasks.evalPerTask, seed: c.seed, params });
+  const sets = buildInstanceSets({ trainTasks: TASK_NAMES, evalTasks: TASK_NAMES, trainPerTask: c.tasks.trainPerTask, evalPerTask: c.tasks.evalPerTask, evalPerTaskOverrides: { addition: c.tasks.additionEval }, seed: c.seed, params });
   // Demonstrations for k-shot prompts come from the training pool (held-out families included: a k-shot prompt may show them).
   const demos = new Map<string, TaskInstance[]>();
   for (const inst of sets.train) if ((demos.get(inst.task)?.length ?? 0) < 8) demos.set(inst.task, [...(demos.get(inst.task) ?? []), inst]);

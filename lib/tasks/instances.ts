@@ -15,6 +15,8 @@ export interface InstanceSetOptions {
   evalTasks: readonly string[];
   trainPerTask: number;
   evalPerTask: number;
+  /** Evaluation instances of some families instead of evalPerTask, e.g. more where a comparison needs the power. */
+  evalPerTaskOverrides?: Readonly<Record<string, number>>;
   seed: number;
   /** Per-task generator parameters, e.g. `{ addition: { maxDigits: 2 } }`; defaults otherwise. */
   params?: Readonly<Record<string, Readonly<Record<string, number>>>>;
@@ -69,7 +71,7 @@ export function generateInstances(
 /** Train and evaluation sets with no instance in both. */
 export function buildInstanceSets(options: InstanceSetOptions): InstanceSets {
   const { trainTasks, evalTasks, trainPerTask, evalPerTask, seed } = options;
-  for (const task of Object.keys(options.params ?? {})) getTask(task);
+  for (const task of [...Object.keys(options.params ?? {}), ...Object.keys(options.evalPerTaskOverrides ?? {})]) getTask(task);
   for (const [name, tasks] of [['trainTasks', trainTasks], ['evalTasks', evalTasks]] as const) {
     const dup = tasks.find((task, i) => tasks.indexOf(task) !== i);
     if (dup !== undefined) throw new ConfigError('CONFIG_INVALID', `${name}: "${dup}" is listed twice; list each task once`);
@@ -77,7 +79,7 @@ export function buildInstanceSets(options: InstanceSetOptions): InstanceSets {
   const evalSet: TaskInstance[] = [];
   const reserved = new Map<string, Set<string>>();
   for (const task of evalTasks) {
-    const drawn = generateInstances(task, evalPerTask, new Random(streamSeed(seed, `${task}/eval`)), options.params?.[task]);
+    const drawn = generateInstances(task, options.evalPerTaskOverrides?.[task] ?? evalPerTask, new Random(streamSeed(seed, `${task}/eval`)), options.params?.[task]);
     reserved.set(task, new Set(drawn.map(instanceKey)));
     evalSet.push(...drawn);
   }

@@ -16,7 +16,7 @@ import { writeReport } from '../../lib/report/write_report.js';
 const TINY: DemoConfig = {
   ...QUICK_DEMO,
   pretrain: { ...QUICK_DEMO.pretrain, iters: 10 },
-  tasks: { ...QUICK_DEMO.tasks, trainPerTask: 60, evalPerTask: 4 },
+  tasks: { ...QUICK_DEMO.tasks, trainPerTask: 60, evalPerTask: 4, additionEval: 6 },
   sft: { ...QUICK_DEMO.sft, iters: 10 },
   rm: { ...QUICK_DEMO.rm, prompts: 8, heldOutPrompts: 4, iters: 5 },
   ppo: { ...QUICK_DEMO.ppo, iterations: 2, batch_size: 4, mini_batch_size: 2, evalPrompts: 4 },

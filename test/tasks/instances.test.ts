@@ -55,3 +55,16 @@ t.test('bad requests name the argument', async (t) => {
   t.throws(() => generateInstances('copy', -1, new Random(0)), { message: /count must be a non-negative integer/ });
   t.same(generateInstances('copy', 0, new Random(0)), []);
 });
+
+t.test('a per-task evaluation count extends that family\'s stream and leaves the others alone', async (t) => {
+  const options = { trainTasks: ['addition', 'copy'], evalTasks: ['addition', 'copy'], trainPerTask: 100, evalPerTask: 20, seed: 5 };
+  const plain = buildInstanceSets(options);
+  const more = buildInstanceSets({ ...options, evalPerTaskOverrides: { addition: 80 } });
+  const of = (xs: TaskInstance[], task: string) => xs.filter((x) => x.task === task);
+  t.equal(of(more.eval, 'addition').length, 80, '80 additions');
+  t.equal(json(of(more.eval, 'addition').slice(0, 20)), json(of(plain.eval, 'addition')), 'the first 20 are the same instances');
+  t.equal(json(of(more.eval, 'copy')), json(of(plain.eval, 'copy')), 'other families unchanged');
+  const evalKeys = new Set(more.eval.map(key));
+  t.same(more.train.filter((x) => evalKeys.has(key(x))), [], 'none of the extra ones in train');
+  t.throws(() => buildInstanceSets({ ...options, evalPerTaskOverrides: { nonesuch: 3 } }), /nonesuch/);
+});
