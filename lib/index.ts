@@ -209,3 +209,15 @@ export {
   DataParallel, drawShard, checkReplicasAgree, shareCheckpoint,
 } from './distributed/index.js';
 export type { World, Collective, CommStats, ReduceOp, InitDistributedOptions, DataParallelOptions, StepTotals } from './distributed/index.js';
+// --- types that public signatures use (so consumers can name them, and the API reference lists them)
+export type { HostArray, Storage } from './tensor/device.js';
+export type { DecoderForwardOptions } from './models/decoder.js';
+export type { TensorData } from './io/safetensors.js';
+export type { JsonlRecord, Validator } from './io/jsonl.js';
+export type { ChatErrorCode, TokenCounter } from './generate/chat.js';
+export type { PromptErrorCode } from './generate/prompts.js';
+export type { ResolvedOptions } from './generate/options.js';
+export type { ProcessorOptions, RowContext, WarperOptions } from './generate/sampling.js';
+export type { SequenceFinish, SequenceOptions } from './serve/sequence.js';
+export type { ServerMetrics } from './serve/server_metrics.js';
+export type { ModelInfo, WorkerMemory } from './serve/worker_protocol.js';

@@ -204,11 +204,13 @@ export interface NativeAddon {
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function loadAddon(): NativeAddon {
+/** The addon node-gyp-build picks (build/Release/ first, then prebuilds/<platform>-<arch>/) and its path. */
+function loadAddon(): { addon: NativeAddon; file: string } {
   const require = createRequire(import.meta.url);
-  const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
+  const nodeGypBuild = require('node-gyp-build') as { resolve(root: string): string };
   try {
-    return nodeGypBuild(packageRoot) as NativeAddon;
+    const file = nodeGypBuild.resolve(packageRoot);
+    return { addon: require(file) as NativeAddon, file };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
@@ -219,4 +221,7 @@ function loadAddon(): NativeAddon {
   }
 }
 
-export const addon: NativeAddon = loadAddon();
+const loaded = loadAddon();
+export const addon: NativeAddon = loaded.addon;
+/** Absolute path of the loaded addon file; the CUDA backend is looked for beside it first. */
+export const addonPath: string = loaded.file;

@@ -1,7 +1,7 @@
 // Backend selection and the runtime knobs: CPU threads and instruction set,
 // the CUDA backend's status, memory and stream.
 import { DeviceError } from './errors.js';
-import { addon, type CpuInfo, type CudaDeviceInfo, type CudaMemoryStats } from './native.js';
+import { addon, addonPath, type CpuInfo, type CudaDeviceInfo, type CudaMemoryStats } from './native.js';
 import { cudaStatus, requestedBackend, requireCuda, type Device } from './tensor/device.js';
 
 export type { CpuInfo, CudaDeviceInfo, CudaMemoryStats, Device };
@@ -11,6 +11,8 @@ export interface BackendInfo {
   backend: Device;
   /** LMKIT_BACKEND or the last setBackend() ('auto' picks CUDA when it is available). */
   requested: 'cpu' | 'cuda' | 'auto';
+  /** The native addon file in use: a prebuild (prebuilds/<platform>-<arch>/) or a source build (build/Release/). */
+  addon: string;
   cpu: CpuInfo;
   cuda: { available: boolean; reason: string; library?: string; device?: CudaDeviceInfo };
 }
@@ -26,7 +28,7 @@ export function backendInfo(): BackendInfo {
   // LMKIT_BACKEND=cpu never opens anything: cudaStatus() reports it.
   const cuda = cudaStatus();
   const backend: Device = want !== 'cpu' && cuda.available ? 'cuda' : 'cpu';
-  return { backend, requested: want, cpu: addon.cpuInfo(), cuda: { ...cuda } };
+  return { backend, requested: want, addon: addonPath, cpu: addon.cpuInfo(), cuda: { ...cuda } };
 }
 
 /** The device models go to by default: 'cuda' when chosen (or auto) and available, else 'cpu'. */

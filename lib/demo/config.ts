@@ -14,8 +14,8 @@ export interface DemoConfig {
   tasks: { trainPerTask: number; evalPerTask: number; heldOut: string[]; additionDigits: number };
   /** Instruction fine-tuning on the training families (direct and worked forms). */
   sft: { iters: number; batch_size: number; learning_rate: number; group_by_length: boolean };
-  /** Reward model: prompts sampled K times from the SFT model, ranked by the simulated labeler. */
-  rm: { prompts: number; heldOutPrompts: number; k: number; iters: number; learning_rate: number; labelerFlip: number };
+  /** Reward model: each prompt sampled once per temperature (K = temperatures.length) from the SFT model, ranked by the simulated labeler. */
+  rm: { prompts: number; heldOutPrompts: number; temperatures: number[]; iters: number; learning_rate: number; labelerFlip: number };
   /** PPO against the reward model. */
   ppo: { iterations: number; batch_size: number; mini_batch_size: number; kl_target: number; init_kl_coef: number; learning_rate: number; evalPrompts: number };
   /** GLM: blank-infilling pre-training on the corpus, then cloze fine-tuning on sentiment. */
@@ -35,7 +35,7 @@ export const FULL_DEMO: DemoConfig = {
   // 2-digit addition keeps the worked form inside the context with a demonstration before it.
   tasks: { trainPerTask: 2000, evalPerTask: 50, heldOut: ['copy'], additionDigits: 2 },
   sft: { iters: 1500, batch_size: 32, learning_rate: 3e-3, group_by_length: true },
-  rm: { prompts: 96, heldOutPrompts: 32, k: 4, iters: 150, learning_rate: 3e-4, labelerFlip: 0.05 },
+  rm: { prompts: 96, heldOutPrompts: 32, temperatures: [0.7, 1, 1.5, 2], iters: 150, learning_rate: 3e-4, labelerFlip: 0.05 },
   ppo: { iterations: 12, batch_size: 16, mini_batch_size: 8, kl_target: 2, init_kl_coef: 0.1, learning_rate: 5e-5, evalPrompts: 64 },
   glm: { n_layer: 2, n_embd: 128, pretrainIters: 300, clozeIters: 200, clozeTrain: 400, clozeEval: 100 },
   shots: 2,
@@ -49,7 +49,7 @@ export const QUICK_DEMO: DemoConfig = {
   pretrain: { iters: 300, batch_size: 6, block_size: 256, learning_rate: 2e-3 },
   tasks: { trainPerTask: 500, evalPerTask: 20, heldOut: ['copy'], additionDigits: 2 },
   sft: { iters: 300, batch_size: 32, learning_rate: 3e-3, group_by_length: true },
-  rm: { prompts: 32, heldOutPrompts: 16, k: 4, iters: 40, learning_rate: 3e-4, labelerFlip: 0.05 },
+  rm: { prompts: 32, heldOutPrompts: 16, temperatures: [0.7, 1, 1.5, 2], iters: 40, learning_rate: 3e-4, labelerFlip: 0.05 },
   ppo: { iterations: 4, batch_size: 8, mini_batch_size: 4, kl_target: 2, init_kl_coef: 0.1, learning_rate: 5e-5, evalPrompts: 16 },
   glm: { n_layer: 2, n_embd: 64, pretrainIters: 60, clozeIters: 60, clozeTrain: 200, clozeEval: 60 },
   shots: 2,

@@ -77,7 +77,7 @@ export interface DemoMetrics {
   heldOut: { base: EvalResult; sft: EvalResult };
   cot: { direct: EvalResult; cot: EvalResult };
   rm: {
-    curve: [number, number][]; trainPrompts: number; heldOutPrompts: number; dropped: number; sampleAccuracy: number;
+    curve: [number, number][]; trainPrompts: number; heldOutPrompts: number; dropped: number; tiedResponses: number; sampleAccuracy: number;
     heldOutAccuracy: number; heldOutPairs: number; initialAccuracy: number;
   };
   ppo: {
@@ -230,7 +230,7 @@ export function runDemo(o: DemoOptions): DemoMetrics {
     prompting,
     sft: { curve: sftRun.curve, valLoss: sftRun.valLoss, examples: sftRun.examples, trainTasks: split.train, heldOutTasks: split.heldOut },
     heldOut, cot,
-    rm: { curve: rm.curve, trainPrompts: rm.trainPrompts, heldOutPrompts: rm.heldOutPrompts, dropped: rm.dropped, sampleAccuracy: rm.sampleAccuracy, heldOutAccuracy: rm.heldOutAccuracy, heldOutPairs: rm.heldOutPairs, initialAccuracy: rm.initialAccuracy },
+    rm: { curve: rm.curve, trainPrompts: rm.trainPrompts, heldOutPrompts: rm.heldOutPrompts, dropped: rm.dropped, tiedResponses: rm.tiedResponses, sampleAccuracy: rm.sampleAccuracy, heldOutAccuracy: rm.heldOutAccuracy, heldOutPairs: rm.heldOutPairs, initialAccuracy: rm.initialAccuracy },
     ppo: ppoRun, glm,
   };
   return { ...metrics, checks: demoChecks(metrics) };
@@ -248,12 +248,12 @@ function rewardStage(
   // Training labels carry the labeler's noise; held-out labels are its noise-free judgement (the preference the RM should learn).
   const noisy = new SimulatedLabeler({ noise: { kind: 'flip', p: r.labelerFlip }, seed: c.seed });
   const clean = new SimulatedLabeler({ seed: c.seed });
-  emit({ type: 'progress', stage: 'sampling responses', done: 0, total: r.prompts + r.heldOutPrompts, info: `K=${r.k}` });
-  const train = collectPreferences(sftModel, tokenizer, pick(trainPool, r.prompts, c.seed + 21), noisy, { k: r.k, seed: c.seed + 22, maxNewTokens: 48 });
-  const val = collectPreferences(sftModel, tokenizer, pick(evalPool, r.heldOutPrompts, c.seed + 23), clean, { k: r.k, seed: c.seed + 24, maxNewTokens: 48 });
+  emit({ type: 'progress', stage: 'sampling responses', done: 0, total: r.prompts + r.heldOutPrompts, info: `K=${r.temperatures.length}` });
+  const train = collectPreferences(sftModel, tokenizer, pick(trainPool, r.prompts, c.seed + 21), noisy, { temperatures: r.temperatures, seed: c.seed + 22, maxNewTokens: 48 });
+  const val = collectPreferences(sftModel, tokenizer, pick(evalPool, r.heldOutPrompts, c.seed + 23), clean, { temperatures: r.temperatures, seed: c.seed + 24, maxNewTokens: 48 });
   emit({ type: 'progress', stage: 'sampling responses', done: r.prompts + r.heldOutPrompts, total: r.prompts + r.heldOutPrompts, info: `${train.examples.length}+${val.examples.length} prompts kept` });
   if (train.examples.length === 0 || val.examples.length === 0)
-    throw new TrainingError('TRAINING_NO_DATA', `demo reward model: the SFT model gave fewer than 2 distinct samples for every prompt (${train.dropped + val.dropped} prompts dropped); train the SFT stage longer (config sft.iters)`);
+    throw new TrainingError('TRAINING_NO_DATA', `demo reward model: the SFT model gave fewer than 2 responses the labeler can tell apart for every prompt (${train.dropped + val.dropped} prompts dropped); train the SFT stage longer (config sft.iters)`);
   const model = RewardModel.fromDecoder(sftModel, new Random(c.seed + 25));
   const initial = evaluateRewardModel(model, tokenizer, val.examples);
   const curve: [number, number][] = [];
@@ -265,7 +265,7 @@ function rewardStage(
   const heldOut = evaluateRewardModel(model, tokenizer, val.examples);
   emit({ type: 'result', text: `reward model: held-out pair accuracy ${pct(heldOut.accuracy)} over ${heldOut.pairs} pairs (untrained head: ${pct(initial.accuracy)})` });
   return {
-    model, curve, trainPrompts: train.examples.length, heldOutPrompts: val.examples.length, dropped: train.dropped + val.dropped,
+    model, curve, trainPrompts: train.examples.length, heldOutPrompts: val.examples.length, dropped: train.dropped + val.dropped, tiedResponses: train.tiedResponses + val.tiedResponses,
     sampleAccuracy: train.sampleAccuracy, heldOutAccuracy: heldOut.accuracy, heldOutPairs: heldOut.pairs, initialAccuracy: initial.accuracy,
   };
 }

@@ -13,8 +13,10 @@ import type { Tokenizer } from '../tokenizer/types.js';
 
 export interface CollectedPreferences {
   examples: PreferenceExample[];
-  /** Prompts dropped: fewer than 2 distinct samples. An empty response stays: it is a (bad) answer the labeler ranks. */
+  /** Prompts dropped: fewer than 2 responses the labeler can tell apart. An empty response stays: it is a (bad) answer the labeler ranks. */
   dropped: number;
+  /** Responses left out because they tie with an earlier one of the same prompt (same text, or the same utility). */
+  tiedResponses: number;
   /** Fraction of all samples the verifier scores exactly right: how good the SFT policy is. */
   sampleAccuracy: number;
 }
@@ -27,25 +29,38 @@ export function instancePrompt(instance: TaskInstance, index: number): string {
 
 export function collectPreferences(
   model: DecoderLM, tokenizer: Tokenizer, instances: readonly TaskInstance[], labeler: SimulatedLabeler,
-  o: { k: number; seed: number; maxNewTokens: number; batchPrompts?: number },
+  o: { seed: number; maxNewTokens: number; temperatures: readonly number[]; batchPrompts?: number },
 ): CollectedPreferences {
+  if (o.temperatures.length < 2) throw new RangeError(`collectPreferences: K = ${o.temperatures.length} temperatures; a ranking needs K >= 2 responses`);
   const examples: PreferenceExample[] = [];
-  let dropped = 0, exact = 0, samples = 0;
+  let dropped = 0, exact = 0, samples = 0, tiedResponses = 0;
   const perBatch = o.batchPrompts ?? 4;
   for (let start = 0; start < instances.length; start += perBatch) {
     const batch = instances.slice(start, start + perBatch);
     const prompts = batch.map((inst, i) => instancePrompt(inst, start + i));
-    // K samples per prompt (a seeded row repeats itself, so K rows of one prompt would be K copies).
-    const out = generate(model, tokenizer, prompts, { maxNewTokens: o.maxNewTokens, temperature: 1, seed: o.seed + start, numReturnSequences: o.k, stopTokens: [RESPONSE_END] });
+    // Response k of every prompt is sampled at temperatures[k] (its own seed: a seeded row repeats itself), so
+    // a prompt's K responses range from the policy's confident answers to looser ones, as InstructGPT's
+    // comparisons span outputs of several models.
+    const outs = o.temperatures.map((temperature, k) =>
+      generate(model, tokenizer, prompts, { maxNewTokens: o.maxNewTokens, temperature, seed: o.seed + 1000 * k + start, stopTokens: [RESPONSE_END] }));
     batch.forEach((instance, i) => {
-      const sampled = out[i]!.map((seq) => seq.text);
+      const sampled = outs.map((out) => out[i]![0]!.text);
       exact += sampled.reduce((s, r) => s + labeler.assess(instance, r).score.exact, 0);
       samples += sampled.length;
-      // Identical samples make pairs no ranking can order; keep the distinct ones.
-      const responses = [...new Set(sampled)];
+      // Two responses the labeler values the same (identical text, or e.g. two wrong sums with the same
+      // partial credit) make a pair whose order would be arbitrary: a label the reward model cannot learn and
+      // a held-out pair no model can get right more than half the time. Keep the first of each utility.
+      const seen = new Set<number>();
+      const responses = sampled.filter((r) => {
+        const u = Math.round(labeler.assess(instance, r).utility * 1e9);
+        if (seen.has(u)) return false;
+        seen.add(u);
+        return true;
+      });
+      tiedResponses += sampled.length - responses.length;
       if (responses.length < 2) dropped++;
       else examples.push({ prompt: prompts[i]!, responses, ranking: labeler.rank(instance, responses).ranking });
     });
   }
-  return { examples, dropped, sampleAccuracy: samples === 0 ? 0 : exact / samples };
+  return { examples, dropped, tiedResponses, sampleAccuracy: samples === 0 ? 0 : exact / samples };
 }

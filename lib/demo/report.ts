@@ -60,7 +60,7 @@ export function demoReport(m: DemoMetrics, run: { date: string; command: string;
     },
     {
       title: 'Reward model',
-      paragraphs: [`${m.rm.trainPrompts} training prompts and ${m.rm.heldOutPrompts} held-out prompts with K=${m.config.rm.k} samples each from the SFT model (${m.rm.dropped} prompts dropped for lack of 2 distinct samples; ${(100 * m.rm.sampleAccuracy).toFixed(1)}% of the samples exactly right). Training labels carry the simulated labeler's noise (flip p=${m.config.rm.labelerFlip}); held-out labels are its noise-free judgement.`,
+      paragraphs: [`${m.rm.trainPrompts} training prompts and ${m.rm.heldOutPrompts} held-out prompts with K=${m.config.rm.temperatures.length} samples each (at temperatures ${m.config.rm.temperatures.join(', ')}) from the SFT model (${m.rm.tiedResponses} responses left out as ties in the labeler's utility with another response of their prompt, ${m.rm.dropped} prompts dropped for lack of 2 responses it can tell apart; ${(100 * m.rm.sampleAccuracy).toFixed(1)}% of the samples exactly right). Training labels carry the simulated labeler's noise (flip p=${m.config.rm.labelerFlip}); held-out labels are its noise-free judgement.`,
         `Held-out pair accuracy ${m.rm.heldOutAccuracy.toFixed(3)} over ${m.rm.heldOutPairs} pairs (untrained head ${m.rm.initialAccuracy.toFixed(3)}).`],
       charts: [curveChart('pairwise loss −log σ(r_w − r_l)', m.rm.curve)],
     },

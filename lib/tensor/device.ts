@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { DeviceError } from '../errors.js';
-import { addon, type CudaArray, type CudaStatus, type F32Buffer, type I32Buffer } from '../native.js';
+import { addon, addonPath, type CudaArray, type CudaStatus, type F32Buffer, type I32Buffer } from '../native.js';
 
 export type Device = 'cpu' | 'cuda';
 export type { CudaArray, F32Buffer, I32Buffer };
@@ -32,9 +32,13 @@ export function cudaStatus(): CudaStatus {
   const candidates = explicit
     ? [path.resolve(explicit)]
     : [
-        path.join(packageRoot, 'build', 'Release', 'liblmkit_cuda.so'),
-        path.join(packageRoot, 'build-cuda', 'liblmkit_cuda.so'),
-        path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'liblmkit_cuda.so'),
+        // Beside the loaded addon first: a prebuild ships its own library in the same folder.
+        ...new Set([
+          path.join(path.dirname(addonPath), 'liblmkit_cuda.so'),
+          path.join(packageRoot, 'build', 'Release', 'liblmkit_cuda.so'),
+          path.join(packageRoot, 'build-cuda', 'liblmkit_cuda.so'),
+          path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'liblmkit_cuda.so'),
+        ]),
       ];
   status = addon.cudaLoad(candidates, explicit !== undefined && explicit !== '', disabled);
   return status;

@@ -70,7 +70,7 @@ t.test('a claim holds exactly when its measured numbers say so, and a lead a sma
     heldOut: { base: none, sft: evalOf({ copy: ones(10), addition: ones(0) }) },
     // Addition: direct gets the first 4 right, worked steps the first 16 (12 wins, no losses).
     cot: { direct: evalOf({ copy: ones(0), addition: ones(4) }), cot: evalOf({ copy: ones(0), addition: ones(16) }) },
-    rm: { curve: [], trainPrompts: 1, heldOutPrompts: 1, dropped: 0, sampleAccuracy: 0, heldOutAccuracy: 0.93, heldOutPairs: 60, initialAccuracy: 0.5 },
+    rm: { curve: [], trainPrompts: 1, heldOutPrompts: 1, dropped: 0, tiedResponses: 0, sampleAccuracy: 0, heldOutAccuracy: 0.93, heldOutPairs: 60, initialAccuracy: 0.5 },
     ppo: {
       history: [step(1, 0.1, 0.5), step(2, 0.3, 1.5), step(3, 0.5, 2.2)], before: none, after: none,
       heldOutReward: { prompts: 16, sft: reward(Array.from({ length: 16 }, (_, i) => i / 16)), ppo: reward(Array.from({ length: 16 }, (_, i) => i / 16 + (i === 3 ? -0.5 : 0.2))) },
