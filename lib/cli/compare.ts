@@ -102,7 +102,7 @@ export function runCompareCommand(argv: string[]): number {
       machine: `${os.cpus()[0]?.model ?? 'CPU'}; ${info.cpu.threads} threads, ${info.cpu.isa}; Node ${process.version}`,
     };
     const markdown = compareMarkdown(result, run);
-    const written = writeReport(outDir, { title: 'lmkit compare', subtitle: `${config.name} run, pre-training seed ${config.seed}`, run: { ...run, stages: result.families.flatMap((f) => [{ name: `${f.arch}: pre-train`, seconds: f.pretrain.seconds }, { name: `${f.arch}: fine-tune + eval`, seconds: f.evalSeconds }]) }, sections: [compareSection(result)] }, result);
+    const written = writeReport(outDir, { title: 'lmkit compare', subtitle: `${config.name} run, pre-training seed ${config.seed}`, run: { ...run, stages: result.families.flatMap((f) => [{ name: `${f.arch}: pre-train`, seconds: f.pretrain.seconds }, { name: `${f.arch}: fine-tune + eval`, seconds: f.evalSeconds }]) }, sections: [compareSection(result)] }, { run, ...result });
     const mdFile = path.join(outDir, 'compare.md');
     writeFileAtomic(mdFile, [new TextEncoder().encode(markdown)]);
     console.log(markdown);
