@@ -12,6 +12,7 @@ import type { Arch } from '../models/arch.js';
 import type { ReportSection, ReportTable, SampleGeneration } from '../report/model.js';
 import { isUnsupported } from './family.js';
 import type { Cell, CompareResult, FamilyResult } from './pipeline.js';
+import type { SavedCompare } from './result_file.js';
 import { bestOf, compareTables, HTML_BEST, toMarkdown, unsupportedNotes } from './table.js';
 
 export interface GlmVerdict {
@@ -103,6 +104,16 @@ export function compareSection(r: CompareResult): ReportSection {
     tables: [...compareTables(r, HTML_BEST), verdictTable(r)],
     samples,
   };
+}
+
+/**
+ * The section for a report of another run (`lmkit demo --compare`): the same
+ * section, opened by where its numbers come from, since that run did not make them.
+ */
+export function savedCompareSection(saved: SavedCompare): ReportSection {
+  const section = compareSection(saved.result);
+  const provenance = `These numbers were not measured by this run: they are read from ${saved.file}, written by \`${saved.run.command}\` on ${saved.run.date} (${saved.run.machine}; ${(saved.result.seconds / 60).toFixed(1)} min in all).`;
+  return { ...section, paragraphs: [provenance, ...(section.paragraphs ?? [])] };
 }
 
 /** The markdown document: what was run, the tables, the verdicts. */
