@@ -27,16 +27,17 @@ character-level decoder on tinyshakespeare, prompt it zero/one/few-shot on a
 synthetic task suite, instruction-tune it (one task family held out), compare
 chain of thought with direct answers, train a reward model on labeled samples,
 run PPO against it, and pre-train + cloze-fine-tune a GLM. Every number in the
-report is measured in this run.
+report is measured in this run, except the --compare section, which names the
+run that measured it.
 
 Options:
-  --quick        the same pipeline about five times smaller (a smoke run; weak numbers by design)
-  --out <dir>    where index.html and metrics.json go (default: report)
-  --work <dir>   checkpoints and data of the stages (default: <out>/work)
-  --compare <dir>  add the four-architecture comparison of a finished
-                 \`lmkit compare\` run (its --out folder or metrics.json) to the
-                 report, labelled with that run; the demo does not re-run it
-  -h, --help     this text`;
+  --quick          the same pipeline about five times smaller (a smoke run; weak numbers by design)
+  --out <dir>      where index.html and metrics.json go (default: report)
+  --work <dir>     checkpoints and data of the stages (default: <out>/work)
+  --compare <dir>  end the report with the four-architecture comparison of a
+                   finished \`lmkit compare\` run (its --out folder or metrics.json),
+                   labelled with that run; nothing is trained for it
+  -h, --help       this text`;
 
 function renderEvent(e: DemoEvent): void {
   const tty = process.stderr.isTTY === true;
