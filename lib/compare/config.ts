@@ -1,6 +1,8 @@
 // What `lmkit compare` runs: the sizes of the four families' shared budget
-// and of each task, at three scales. The full run is sized to finish in
-// about fifteen minutes on two cores; every field says why it is what it is.
+// and of each task, at three scales. The full run was sized for about
+// fifteen minutes on two idle cores; measured: 21m43s on two cores shared
+// with another training run (bench/results/2026-12-02-compare.md). Every
+// field says why it is what it is.
 // The numbers the comparison reports are measured on whatever these give.
 import { ConfigError } from '../errors.js';
 import { NLU_TASKS } from './formats.js';
