@@ -9,6 +9,7 @@ import { backendInfo } from '../runtime.js';
 import { runChat } from './chat.js';
 import { runDemoCommand } from './demo.js';
 import { runCloze } from './cloze.js';
+import { runCompareCommand } from './compare.js';
 import { runGenerate } from './generate.js';
 import { runPpo } from './ppo.js';
 import { runRm } from './rm.js';
@@ -37,6 +38,8 @@ Commands:
   cloze       GLM cloze fine-tuning (lmkit cloze --ckpt <glm> --data cloze.jsonl --labels good,bad --out out-cloze)
   info        print the backend lmkit runs on (CPU ISA, threads, CUDA status) as JSON
   demo        the whole fine-tuning pipeline on the shipped corpus, with an HTML report (lmkit demo --quick)
+  compare     decoder, encoder, encoder-decoder and GLM side by side on NLU, conditional and
+              unconditional generation, at equal size and corpus budget (lmkit compare --quick)
   help        this text
 
 Run lmkit <command> --help for a command's options.
@@ -58,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   // Subcommands parse their own flags (so `lmkit train -h` is train's help).
   if (argv[0] === 'train') return runTrain(argv.slice(1));
   if (argv[0] === 'demo') return runDemoCommand(argv.slice(1));
+  if (argv[0] === 'compare') return runCompareCommand(argv.slice(1));
   if (argv[0] === 'sample') return runSample(argv.slice(1));
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));

@@ -203,6 +203,21 @@ export function gMaskExample(tokens: ArrayLike<number>, split: number, specials:
   return ex;
 }
 
+/**
+ * GLM's document-level objective (Du et al. 2022, §2.3, GLM_Doc): one span
+ * whose length is uniform over 50–100% of the text, here its end, blanked
+ * by [gMASK]: Part A is the text before it, Part B generates the rest. It
+ * trains the long left-to-right generation the short-span objective never
+ * asks for. Draws one integer from rng.
+ */
+export function documentExample(tokens: ArrayLike<number>, rng: Random, specials: GlmSpecialTokens): GlmExample {
+  checkTokens(tokens, specials, 'documentExample');
+  const n = tokens.length;
+  const shortest = Math.ceil(n / 2);
+  const length = shortest + rng.int(n - shortest + 1); // uniform in [⌈n/2⌉, n]
+  return gMaskExample(tokens, n - length, specials);
+}
+
 /** Examples collated to [B, T] with right padding. */
 export interface GlmBatch {
   input: Tensor;

@@ -23,6 +23,8 @@ export interface ObjectiveKeys {
   mask_ratio?: number;
   /** glm: λ of the Poisson span lengths (GLM: 3). */
   poisson_lambda?: number;
+  /** glm: share of windows trained with the document-level [gMASK] objective instead (GLM_Doc; 0 = blank infilling only). */
+  gmask_probability?: number;
 }
 
 export interface PretrainConfig extends ObjectiveKeys {
@@ -136,6 +138,7 @@ export const OBJECTIVE_KEYS: Readonly<Record<keyof ObjectiveKeys, ObjectiveKeySp
   mean_noise_span_length: { arch: 'encoder-decoder', fallback: 3, range: '≥ 1', ok: (v) => v >= 1 },
   mask_ratio: { arch: 'glm', fallback: 0.15, range: 'in (0, 0.5]', ok: (v) => v > 0 && v <= 0.5 },
   poisson_lambda: { arch: 'glm', fallback: 3, range: 'in (0, 50]', ok: (v) => v > 0 && v <= 50 },
+  gmask_probability: { arch: 'glm', fallback: 0, range: 'in [0, 1]', ok: (v) => v >= 0 && v <= 1 },
 };
 const isObjectiveKey = (key: string): key is keyof ObjectiveKeys => Object.hasOwn(OBJECTIVE_KEYS, key);
 
@@ -243,8 +246,10 @@ export function flattenConfig(c: PretrainConfig): Record<string, unknown> {
 /** Throws a ConfigError naming the first identity key that differs from the checkpoint's. */
 export function checkResumable(saved: Record<string, unknown>, current: PretrainConfig, source: string): void {
   const now = flattenConfig(current);
-  // Checkpoints from before the arch key are decoder runs.
+  // Checkpoints from before the arch key are decoder runs; objective keys added since then had their default.
   const then: Record<string, unknown> = { ...saved, arch: saved['arch'] ?? 'decoder' };
+  for (const [key, spec] of Object.entries(OBJECTIVE_KEYS))
+    if (spec.arch === then['arch'] && then[key] === undefined) then[key] = spec.fallback;
   for (const key of IDENTITY_KEYS) {
     if (JSON.stringify(then[key]) !== JSON.stringify(now[key]))
       throw new ConfigError('CONFIG_RESUME_MISMATCH', `${source}: the checkpoint was trained with ${key} = ${JSON.stringify(then[key])} but the config now says ${JSON.stringify(now[key])}; resume with the original value or start a new run in another --out`);

@@ -4,6 +4,7 @@
 // held-out one the model never saw an instruction for).
 import { ConfigError } from '../errors.js';
 import { ADDITION } from './addition.js';
+import { CIPHER } from './cipher.js';
 import { ENTAILMENT } from './entailment.js';
 import { ENTITY } from './entity.js';
 import { COUNT_LETTER, FIRST_LETTER, LAST_LETTER } from './letters.js';
@@ -17,7 +18,14 @@ export const TASK_FAMILIES: readonly TaskFamily[] = [
   ADDITION, SENTIMENT, ENTITY, ENTAILMENT,
 ];
 
-const BY_NAME = new Map(TASK_FAMILIES.map((f) => [f.name, f]));
+/**
+ * Families outside the demo's suite (not instruction-tuned on, not in
+ * TASK_NAMES or the clusters); getTask knows them. cipher is the
+ * conditional-generation task of `lmkit compare`.
+ */
+export const EXTRA_FAMILIES: readonly TaskFamily[] = [CIPHER];
+
+const BY_NAME = new Map([...TASK_FAMILIES, ...EXTRA_FAMILIES].map((f) => [f.name, f]));
 
 export const TASK_NAMES: readonly string[] = TASK_FAMILIES.map((f) => f.name);
 
@@ -28,7 +36,7 @@ export const TASK_CLUSTERS: Readonly<Record<string, readonly string[]>> = Object
 
 export function getTask(name: string): TaskFamily {
   const family = BY_NAME.get(name);
-  if (!family) throw new ConfigError('CONFIG_UNKNOWN_TASK', `unknown task "${name}" (tasks: ${TASK_NAMES.join(', ')})`);
+  if (!family) throw new ConfigError('CONFIG_UNKNOWN_TASK', `unknown task "${name}" (tasks: ${[...BY_NAME.keys()].join(', ')})`);
   return family;
 }
 
@@ -63,7 +71,7 @@ export function taskSplit(heldOut: readonly string[] = DEFAULT_HELD_OUT): TaskSp
   const held = new Set<string>();
   for (const name of heldOut) {
     if (name in TASK_CLUSTERS) TASK_CLUSTERS[name]!.forEach((f) => held.add(f));
-    else if (BY_NAME.has(name)) held.add(name);
+    else if (TASK_NAMES.includes(name)) held.add(name);
     else
       throw new ConfigError('CONFIG_UNKNOWN_TASK', `heldOut: "${name}" is neither a task nor a cluster (tasks: ${TASK_NAMES.join(', ')}; clusters: ${Object.keys(TASK_CLUSTERS).join(', ')})`);
   }

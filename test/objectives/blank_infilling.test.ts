@@ -1,9 +1,10 @@
 // GLM blank infilling: the seed article's x1..x6 worked example (Part A,
 // Part B, both position rows, and the attention mask as the real kernel
-// applies it), span-sampling statistics, exact reconstruction, bad input.
+// applies it), span-sampling statistics, exact reconstruction, bad input,
+// and the document-level [gMASK] objective's span lengths.
 import t from 'tap';
 import {
-  blankInfillingExample, buildGlmExample, collateGlm, gMaskExample, poissonSpanLength, sampleSpans,
+  blankInfillingExample, buildGlmExample, collateGlm, documentExample, gMaskExample, poissonSpanLength, sampleSpans,
   IGNORE_INDEX, type GlmExample, type GlmSpecialTokens,
 } from '../../lib/objectives/blank_infilling.js';
 import { attention } from '../../lib/tensor/ops/attention.js';
@@ -200,4 +201,23 @@ t.test('bad input: clear errors; a span over the whole text is allowed', async (
   t.same(reconstruct(all), [1, 2, 3]);
   // One-token text: the 1-token minimum budget blanks it.
   t.same(sampleSpans(1, new Random(1)), [{ start: 0, length: 1 }]);
+});
+
+t.test('documentExample: one [gMASK] span over the last 50–100% of the text (GLM_Doc)', async (t) => {
+  const specials = { mask: 90, gmask: 91, start: 92, end: 93 };
+  const tokens = Int32Array.from({ length: 11 }, (_, i) => 10 + i);
+  const rng = new Random(4);
+  const lengths = new Set<number>();
+  let wrong = 0;
+  for (let k = 0; k < 300; k++) {
+    const ex = documentExample(tokens, rng, specials);
+    const A = ex.prefixLen;
+    lengths.add(11 - (A - 1));
+    const partA = [...tokens.subarray(0, A - 1), 91]; // the text before the span, then [gMASK]
+    const input = [92, ...tokens.subarray(A - 1)]; // Part B reads [S] and the span
+    const target = [...tokens.subarray(A - 1), 93]; // and predicts the span, then [E]
+    if ([...ex.input.subarray(0, A)].join() !== partA.join() || [...ex.input.subarray(A)].join() !== input.join() || [...ex.target.subarray(A)].join() !== target.join()) wrong++;
+  }
+  t.equal(wrong, 0, 'Part A = prefix [gMASK]; Part B = [S] span → span [E], in all 300 draws');
+  t.same([...lengths].sort((a, b) => a - b), [6, 7, 8, 9, 10, 11], 'every length from ⌈11/2⌉ to 11 occurs, nothing else');
 });

@@ -95,3 +95,14 @@ t.test('resume: the arch is an identity key; checkpoints from before it count as
   t.throws(() => checkResumable(glm, pretrainConfig({ arch: 'encoder' }, 'x', presetConfig('tiny-glm')), 'resume'), { code: 'CONFIG_RESUME_MISMATCH', message: /arch = "glm" but the config now says "encoder"/ });
   t.throws(() => checkResumable(glm, pretrainConfig({ mask_ratio: 0.3 }, 'x', presetConfig('tiny-glm')), 'resume'), { message: /mask_ratio = 0\.15 .* 0\.3/ });
 });
+
+t.test('gmask_probability: GLM\'s document-level share, 0 by default; an older GLM checkpoint without it resumes', async (t) => {
+  t.match(flattenConfig(pretrainConfig({ arch: 'glm' })), { gmask_probability: 0 });
+  t.match(flattenConfig(pretrainConfig({ arch: 'glm', gmask_probability: 0.5 })), { gmask_probability: 0.5 });
+  t.throws(() => pretrainConfig({ arch: 'glm', gmask_probability: 1.5 }), { code: 'CONFIG_INVALID', message: /gmask_probability must be a number in \[0, 1\], got 1\.5/ });
+  t.throws(() => pretrainConfig({ arch: 'encoder', gmask_probability: 0.5 }), { code: 'CONFIG_WRONG_ARCH', message: /gmask_probability belongs to arch glm/ });
+  const old = flattenConfig(presetConfig('tiny-glm'));
+  delete old['gmask_probability'];
+  t.doesNotThrow(() => checkResumable(old, presetConfig('tiny-glm'), 'resume'), 'a missing key had the default');
+  t.throws(() => checkResumable(old, pretrainConfig({ gmask_probability: 0.5 }, 'x', presetConfig('tiny-glm')), 'resume'), { message: /gmask_probability = 0 but the config now says 0\.5/ });
+});

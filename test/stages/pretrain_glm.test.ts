@@ -126,3 +126,34 @@ t.test('stopped right after a checkpoint, then resumed: weights, optimizer and m
     .map((l) => JSON.parse(l) as Record<string, unknown>).map((l) => `${l['event']}@${l['iter']} ${l['loss'] ?? l['val_loss']} ${l['unigram_val_loss'] ?? ''}`);
   t.same(metrics(stopped), metrics(clean), 'metrics.jsonl of the resumed run reads as the uninterrupted one');
 });
+
+t.test('gmask_probability: that share of the windows becomes one [gMASK] span over the last 50–100% of the window', async (t) => {
+  const dir = t.testdir({ 'a.txt': readFileSync(shakespeare, 'utf8').slice(0, 50_000) });
+  const corpus = TextCorpus.fromFile(path.join(dir, 'a.txt'), { tokenizer: { kind: 'char', specialTokens: glmPretraining.specialTokens(40, {}) } });
+  const sp = glmTokenIds(corpus.tokenizer);
+  const share = (p: number): { documents: number; rows: number; bad: number } => {
+    const c = tiny({ block_size: 40, gmask_probability: p });
+    const task = glmPretraining.createTask({ tokenizer: corpus.tokenizer, blockSize: 40, model: resolvedModelKeys(c), objective: resolvedObjectiveKeys(c), seed: 1 });
+    const rng = new Random(9);
+    let documents = 0, rows = 0, bad = 0;
+    for (let k = 0; k < 25; k++) {
+      const windows = corpus.getBatch('train', 8, 40, rng);
+      const targets = task.makeBatch(windows, rng).targets;
+      const T = targets.length / 8;
+      for (let b = 0; b < 8; b++) {
+        rows++;
+        const predicted = targets.subarray(b * T, (b + 1) * T).filter((id) => id !== -100).length;
+        const ends = targets.subarray(b * T, (b + 1) * T).filter((id) => id === sp.end).length;
+        // A document row predicts one span of 20..40 tokens and its [E]; a blank-infilling row predicts 6 tokens and an [E] per span.
+        if (ends === 1 && predicted >= 21) documents++;
+        else if (predicted - ends !== 6) bad++;
+      }
+    }
+    return { documents, rows, bad };
+  };
+  t.same(share(0), { documents: 0, rows: 200, bad: 0 }, 'p = 0: blank infilling only');
+  t.same(share(1), { documents: 200, rows: 200, bad: 0 }, 'p = 1: every window a document span');
+  const half = share(0.5);
+  t.equal(half.bad, 0);
+  t.ok(half.documents > 70 && half.documents < 130, `p = 0.5: ${half.documents} of 200 rows`);
+});
