@@ -16,6 +16,7 @@ import { runRm } from './rm.js';
 import { runSample } from './sample.js';
 import { relaunchWithFlags, SERVE_NODE_FLAGS, youngGenerationChosen } from './relaunch.js';
 import { runServe } from './serve.js';
+import { cliError } from './errors.js';
 import { runSft } from './sft.js';
 import { runTrain } from './train.js';
 
@@ -66,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'generate') return runGenerate(argv.slice(1));
   if (argv[0] === 'chat') return runChat(argv.slice(1));
   if (argv[0] === 'serve')
-    return youngGenerationChosen() ? runServe(argv.slice(1)) : relaunchWithFlags(SERVE_NODE_FLAGS, argv);
+    return youngGenerationChosen() ? runServe(argv.slice(1)) : relaunchWithFlags(SERVE_NODE_FLAGS, argv).catch((err: unknown) => cliError('serve', err));
   if (argv[0] === 'sft') return runSft(argv.slice(1));
   if (argv[0] === 'rm') return runRm(argv.slice(1));
   if (argv[0] === 'ppo') return runPpo(argv.slice(1));

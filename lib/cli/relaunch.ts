@@ -1,8 +1,8 @@
 // `lmkit serve` runs its HTTP thread under a capped V8 young generation.
 // Left to node's defaults V8 grows the main thread's semi-spaces (up to 16
-// MiB each) with the request rate, and the process's RSS grew 1.14× between
-// request 1,000 and 10,000 with the heap itself flat; capped at 2 MiB it grew
-// 1.02× (bench/results/2026-12-02-serve.json). Heap sizes can only be set
+// MiB each) with the request rate, and the process's RSS grew 1.19× between
+// request 1,000 and 10,000 with the heap itself flat; capped at 2 MiB it
+// stayed at 0.95× (bench/results/2026-12-02-serve.json). Heap sizes can only be set
 // when a process starts, so the command starts itself once more with the
 // flag, unless the user already chose a size (node flag or NODE_OPTIONS).
 import { spawn } from 'node:child_process';
