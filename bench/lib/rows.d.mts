@@ -5,7 +5,9 @@ export interface Bar { text: string; min: number; strict?: boolean; threads?: nu
 
 export function okSide(timing: Timing, work: { flops?: number; bytes?: number; tokens?: number }, extra?: Partial<BenchSide>): BenchSide;
 export function emptySide(status: string, note?: string, extra?: Partial<BenchSide>): BenchSide;
+export interface LimitBar { text: string; min: number }
 export function evaluateBar(bar: Bar | null, speedup: number | null, threads: number): BenchRow['bar'];
+export function evaluateLimitBar(limitBar: LimitBar | null, fraction: number | null): BenchRow['limitBar'];
 export function makeRow(parts: {
   kernel: string;
   shape: string;
@@ -13,6 +15,8 @@ export function makeRow(parts: {
   ours: BenchSide;
   peer: BenchSide | null;
   bar?: Bar | null;
+  limitBar?: LimitBar | null;
   limit?: { name: string; value: number; unit: string } | null;
   threads: number;
+  extra?: Partial<BenchRow>;
 }): BenchRow;

@@ -45,11 +45,22 @@ export function evaluateBar(bar, speedup, threads) {
 }
 
 /**
- * @param {{kernel: string, shape: string, work: object, ours: any, peer: any,
- *          bar?: any, limit?: {name: string, value: number, unit: string} | null,
- *          threads: number}} parts
+ * Bar on our share of the measured limit, e.g. {text: '≥85% of peak FMA',
+ * min: 0.85}: PASS when our rate / the limit ≥ min; 'n/a' without a figure.
  */
-export function makeRow({ kernel, shape, work, ours, peer, bar = null, limit = null, threads }) {
+export function evaluateLimitBar(limitBar, fraction) {
+  if (!limitBar) return null;
+  const { text, min } = limitBar;
+  const status = fraction == null ? 'n/a' : fraction >= min ? 'PASS' : 'FAIL';
+  return { text, min, status };
+}
+
+/**
+ * @param {{kernel: string, shape: string, work: object, ours: any, peer: any,
+ *          bar?: any, limitBar?: any, limit?: {name: string, value: number, unit: string} | null,
+ *          threads: number, extra?: object}} parts
+ */
+export function makeRow({ kernel, shape, work, ours, peer, bar = null, limitBar = null, limit = null, threads, extra = {} }) {
   const bothOk = ours?.status === 'ok' && peer?.status === 'ok';
   const speedup = bothOk ? peer.medianMs / ours.medianMs : null;
   const fraction = (side) =>
@@ -62,6 +73,8 @@ export function makeRow({ kernel, shape, work, ours, peer, bar = null, limit = n
     peer,
     speedup,
     bar: evaluateBar(bar, speedup, threads),
+    limitBar: evaluateLimitBar(limitBar, fraction(ours)),
     limit: limit ? { ...limit, oursFraction: fraction(ours), peerFraction: fraction(peer) } : null,
+    ...extra,
   };
 }

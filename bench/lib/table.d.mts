@@ -28,6 +28,16 @@ export interface BenchRow {
   /** peer median / our median: > 1 means ours is faster. */
   speedup: number | null;
   bar: { text: string; min: number; status: string } | null;
+  /** Bar on our share of the measured limit (peak FMA, STREAM). */
+  limitBar?: { text: string; min: number; status: string } | null;
+  /** Peak resident memory a call adds, where the suite measures it. */
+  memory?: {
+    ours?: { peakGrowthMiB: number } | { error: string };
+    peer?: { peakGrowthMiB: number } | { error: string };
+    /** Size of one (B, H, T, d) tensor, for scale. */
+    tensorMiB: number;
+    bar?: { text: string; status: string };
+  };
   limit: { name: string; value: number; unit: string; oursFraction: number | null; peerFraction: number | null } | null;
 }
 

@@ -33,9 +33,11 @@ function sideCells(side) {
   return [`${formatMs(side.medianMs)} / ${formatMs(side.minMs)}`, formatRate(side.rate)];
 }
 
-function barCell(bar) {
-  if (!bar) return '';
-  return `${bar.text}: ${bar.status}`;
+function barCell(row) {
+  return [row.bar, row.limitBar]
+    .filter(Boolean)
+    .map((bar) => `${bar.text}: ${bar.status}`)
+    .join('; ');
 }
 
 // Pipes would split a cell.
@@ -74,10 +76,37 @@ export function renderTable(rows) {
       peerMs,
       peerRate,
       formatRatio(row.speedup),
-      barCell(row.bar),
+      barCell(row),
       limit,
     ];
     lines.push(`| ${cells.map(cell).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+const mib = (side, tensorMiB) =>
+  side == null
+    ? '—'
+    : 'error' in side
+      ? `error: ${side.error}`
+      : `${side.peakGrowthMiB.toFixed(1)} MiB (${(side.peakGrowthMiB / tensorMiB).toFixed(1)} tensors)`;
+
+/** Peak RSS growth per call, for rows that measured it; '' when none did. */
+function renderMemory(rows) {
+  const measured = rows.filter((r) => r.memory);
+  if (!measured.length) return '';
+  const lines = [
+    'Peak resident memory a call adds (each side in a fresh process; one (B, H, T, d) float32 tensor for scale):',
+    '',
+    '| kernel | shape | ours | peer | one tensor | bar |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of measured) {
+    const m = r.memory;
+    const bar = m.bar ? `${m.bar.text}: ${m.bar.status}` : '';
+    lines.push(
+      `| ${r.kernel} | ${r.shape} | ${mib(m.ours, m.tensorMiB)} | ${r.peer?.name ?? 'peer'} ${mib(m.peer, m.tensorMiB)} | ${m.tensorMiB.toFixed(1)} MiB | ${bar} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -105,6 +134,11 @@ export function renderReport(report) {
   if (report.limits?.stream?.error) limitLines.push(`STREAM triad: ${report.limits.stream.error}`);
   if (limitLines.length) out.push(`Limits measured now: ${limitLines.join('; ')}`, '');
   out.push(renderTable(report.rows), '');
+  const memory = renderMemory(report.rows);
+  if (memory) out.push(memory, '');
+  const verdicts = report.rows.flatMap((r) => [r.bar?.status, r.limitBar?.status, r.memory?.bar?.status]).filter(Boolean);
+  const count = (s) => verdicts.filter((v) => v === s).length;
+  if (verdicts.length) out.push(`Bars: ${count('PASS')} PASS, ${count('FAIL')} FAIL, ${verdicts.length - count('PASS') - count('FAIL')} n/a`, '');
   const notes = [...(report.notes ?? [])];
   const notBuilt = report.rows.filter((r) => r.ours?.status === 'not built').map((r) => `${r.kernel} ${r.shape}`);
   if (notBuilt.length) notes.push(`not built (the kernel is absent from this build, so ours has no figure): ${notBuilt.join('; ')}`);

@@ -26,12 +26,16 @@ export function compile({ compiler = 'gcc', source, output, flags = [], libs = [
 }
 
 /**
- * Runs a program that prints one JSON object on its last stdout line.
+ * Runs a program that prints one JSON object on its last stdout line, with
+ * this process's environment less the names in `unset`, plus `env`.
  * @returns {{ok: true, value: any} | {ok: false, error: string}}
  */
-export function runJson(file, args = [], { env = {}, input, timeoutMs = 300_000 } = {}) {
+export function runJson(file, args = [], { env = {}, unset = [], input, timeoutMs = 300_000 } = {}) {
+  const inherited = { ...process.env };
+  for (const name of unset) delete inherited[name];
+  const merged = { ...inherited, ...env };
   const res = spawnSync(file, args, {
-    env: { ...process.env, ...env },
+    env: merged,
     input,
     encoding: 'utf8',
     timeout: timeoutMs,

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { strongestOpenblas } from './openblas.mjs';
 import { runJson } from './toolchain.mjs';
 
 export const TORCH_INSTALL = 'apt-get install python3-torch';
@@ -27,7 +28,11 @@ function pythonPath() {
 export function runTorchCases({ root, threads, budgetMs, cases, script = 'torch_kernels.py', request = {}, timeoutMs = 600_000 }) {
   const python = pythonPath();
   const file = path.join(root, 'bench', 'peers', script);
+  // PyTorch's CPU GEMMs are OpenBLAS's: give it the kernel set the GEMM peer found fastest.
+  const blas = strongestOpenblas({ root, threads, log: () => {} });
   const res = runJson(python, [file], {
+    env: blas.env,
+    unset: blas.unset,
     input: JSON.stringify({ threads, ...(budgetMs != null ? { budget_ms: budgetMs } : {}), ...request, cases }),
     timeoutMs,
   });
@@ -43,6 +48,7 @@ export function runTorchCases({ root, threads, budgetMs, cases, script = 'torch_
     status: 'ok',
     torch: v.torch,
     threads: v.threads,
+    openblas: blas.choice ? `${blas.choice.chosen} (${blas.choice.setting})` : 'as installed',
     results: new Map(v.results.map((r) => [r.id, r])),
   };
 }
@@ -56,7 +62,8 @@ export function torchPeerStatus(torch, threads) {
   const notes = [];
   if (torch.status === 'ok') {
     if (torch.threads !== threads) notes.push(`PyTorch ran ${torch.threads} threads, not ${threads}`);
-    return { peer: { status: 'ok', version: torch.torch }, notes };
+    notes.push(`PyTorch's OpenBLAS kernels: ${torch.openblas}`);
+    return { peer: { status: 'ok', version: torch.torch, openblas: torch.openblas }, notes };
   }
   const peer = { status: torch.status === 'missing' ? 'not installed' : 'error', error: torch.error };
   if (torch.install) peer.install = torch.install;

@@ -17,6 +17,7 @@ shorter than 1 ms are grouped so a sample lasts >= 1 ms, and the median and
 minimum time per call over the samples are reported.
 """
 import json
+import resource
 import math
 import statistics
 import sys
@@ -56,7 +57,7 @@ def measure(fn, budget_ms, min_reps=5, max_reps=1000, min_sample_ms=1.0):
     return {"median_ms": statistics.median(samples), "min_ms": min(samples), "reps": reps, "inner": inner}
 
 
-def layernorm(case, backward):
+def layernorm(case, backward, backward_only=False):
     rows, cols, eps = case["rows"], case["cols"], case.get("eps", 1e-5)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(rows, cols, generator=g, requires_grad=backward)
@@ -68,6 +69,15 @@ def layernorm(case, backward):
             with torch.no_grad():
                 F.layer_norm(x, (cols,), w, b, eps)
         return fwd
+    if backward_only:
+        # One forward, then its backward alone (native_layer_norm_backward)
+        # on every call: the graph is kept between calls.
+        y = F.layer_norm(x, (cols,), w, b, eps)
+
+        def bwd():
+            x.grad = w.grad = b.grad = None
+            y.backward(dout, retain_graph=True)
+        return bwd
 
     def fwdbwd():
         x.grad = w.grad = b.grad = None
@@ -147,11 +157,31 @@ def cross_entropy(case):
 BUILDERS = {
     "layernorm_fwd": lambda c: layernorm(c, False),
     "layernorm_fwdbwd": lambda c: layernorm(c, True),
+    "layernorm_bwd": lambda c: layernorm(c, True, backward_only=True),
     "attention_fwd": lambda c: attention(c, False),
     "attention_fwdbwd": lambda c: attention(c, True),
     "ppo_fwdbwd": ppo,
     "ce_fwdbwd": cross_entropy,
 }
+
+
+def current_rss_kib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 1024.0
+
+
+def peak_growth_mib(case):
+    """Peak RSS two calls add over the resident size with the inputs built,
+    in a process that ran nothing else: the high-water mark (ru_maxrss, KiB
+    on Linux) after the calls minus the current RSS before them. Outputs and
+    gradients are allocated by the calls, so they count (lmkit's side counts
+    its preallocated outputs the same way)."""
+    fn = BUILDERS[case["kind"]](case)
+    before = current_rss_kib()
+    fn()
+    fn()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (after - before) / 1024.0
 
 
 def main():
@@ -161,6 +191,15 @@ def main():
     threads = int(request.get("threads", 1))
     budget_ms = float(request.get("budget_ms", 500))
     torch.set_num_threads(threads)
+    if request.get("memory"):
+        # One case per process: the high-water mark must not carry an earlier case's.
+        case = request["cases"][0]
+        try:
+            result = {"id": case["id"], "peak_growth_mib": peak_growth_mib(case)}
+        except Exception as err:
+            result = {"id": case.get("id"), "error": f"{type(err).__name__}: {err}"}
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": [result]}))
+        return
     results = []
     for case in request["cases"]:
         try:

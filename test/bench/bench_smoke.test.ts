@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { makeRow, okSide, emptySide, evaluateBar } from '../../bench/lib/rows.mjs';
+import { makeRow, okSide, emptySide, evaluateBar, evaluateLimitBar } from '../../bench/lib/rows.mjs';
 import { renderTable, renderReport, formatMs, type BenchReport } from '../../bench/lib/table.mjs';
 import { resultsPath, writeResults, RESULTS_SCHEMA } from '../../bench/lib/results.mjs';
 import { parseArgs, UsageError } from '../../bench/lib/args.mjs';
 import { plannedReps, median, measureRuns } from '../../bench/lib/timing.mjs';
+import { runJson } from '../../bench/lib/toolchain.mjs';
 
 const timing = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, reps: 5, inner: 1 });
 const fmaLimit = { name: 'peak FMA avx512 2T', value: 400, unit: 'GFLOP/s' };
@@ -163,4 +164,60 @@ t.test('measureRuns: warm-up untimed, at least minRuns, at most maxRuns, median 
   let more = 0;
   const capped = measureRuns(() => ({ ms: ++more }), { warmup: 0, minRuns: 1, maxRuns: 3, budgetMs: 60_000, key: 'ms' });
   t.equal(capped.reps, 3, 'a large budget stops at maxRuns');
+});
+
+t.test('limit bars: our share of the measured limit, shown beside the speed bar', async (t) => {
+  t.equal(evaluateLimitBar({ text: 'x', min: 0.85 }, 0.86)!.status, 'PASS');
+  t.equal(evaluateLimitBar({ text: 'x', min: 0.85 }, 0.84)!.status, 'FAIL');
+  t.equal(evaluateLimitBar({ text: 'x', min: 0.85 }, null)!.status, 'n/a');
+  t.equal(evaluateLimitBar(null, 0.9), null);
+  const flops = { flops: 2 * 1024 ** 3 };
+  // 2·1024³ flops in 10 ms = 215 GFLOP/s = 54% of the 400 GFLOP/s limit.
+  const row = makeRow({
+    kernel: 'gemm', shape: '1024³', work: flops, threads: 2, limit: fmaLimit,
+    ours: okSide(timing(10), flops),
+    peer: okSide(timing(12), flops, { name: 'OpenBLAS' }),
+    bar: { text: '≥1.0× OpenBLAS', min: 1, threads: 2 },
+    limitBar: { text: '≥85% of peak FMA', min: 0.85 },
+  });
+  t.equal(row.bar!.status, 'PASS');
+  t.equal(row.limitBar!.status, 'FAIL');
+  t.match(renderTable([row]).split('\n')[2]!, /\| ≥1\.0× OpenBLAS: PASS; ≥85% of peak FMA: FAIL \|/);
+});
+
+t.test('report: memory table in tensors, and the count of bars', async (t) => {
+  const report = fakeReport();
+  const work = { flops: 1e9 };
+  report.rows.push(
+    makeRow({
+      kernel: 'attention fwd+bwd', shape: 'B4 H6 T512 d64 causal', work, threads: 2,
+      ours: okSide(timing(20), work),
+      peer: okSide(timing(80), work, { name: 'PyTorch' }),
+      bar: { text: '≥2× PyTorch', min: 2 },
+      extra: {
+        memory: {
+          ours: { peakGrowthMiB: 12 },
+          peer: { peakGrowthMiB: 300 },
+          tensorMiB: 3,
+          bar: { text: 'O(T·d): ≤ 6 tensors', status: 'PASS' },
+        },
+      },
+    }),
+  );
+  const text = renderReport(report);
+  t.match(text, /\| attention fwd\+bwd \| B4 H6 T512 d64 causal \| 12\.0 MiB \(4\.0 tensors\) \| PyTorch 300\.0 MiB \(100\.0 tensors\) \| 3\.0 MiB \| O\(T·d\): ≤ 6 tensors: PASS \|/);
+  // Bars: gemm PASS, attention (no ours) n/a, layernorm n/a, the new row PASS and its memory PASS.
+  t.match(text, /Bars: 3 PASS, 0 FAIL, 2 n\/a/);
+});
+
+t.test('runJson: the child sees this environment less `unset`, plus `env`', async (t) => {
+  process.env.LMKIT_BENCH_TEST_DROP = 'dropped';
+  t.teardown(() => delete process.env.LMKIT_BENCH_TEST_DROP);
+  const script = 'console.log(JSON.stringify({drop: process.env.LMKIT_BENCH_TEST_DROP ?? null, add: process.env.LMKIT_BENCH_TEST_ADD ?? null}))';
+  const kept = runJson(process.execPath, ['-e', script]);
+  t.same(kept, { ok: true, value: { drop: 'dropped', add: null } });
+  const changed = runJson(process.execPath, ['-e', script], { unset: ['LMKIT_BENCH_TEST_DROP'], env: { LMKIT_BENCH_TEST_ADD: 'added' } });
+  t.same(changed, { ok: true, value: { drop: null, add: 'added' } });
+  const both = runJson(process.execPath, ['-e', script], { unset: ['LMKIT_BENCH_TEST_DROP'], env: { LMKIT_BENCH_TEST_DROP: 'set again' } });
+  t.same(both.ok && both.value.drop, 'set again', 'env wins over unset');
 });

@@ -1,0 +1,34 @@
+// Peak resident memory of lmkit's attention forward + backward, measured in a
+// process that runs nothing else (the RSS high-water mark is per process).
+// Usage: node attention_memory_child.mjs <dist/index.js> '<{batch, heads, t, headDim, causal}>' <threads>
+// Prints {peakGrowthMiB}: the high-water mark after two calls minus the
+// resident size with the inputs built. Outputs (out, lse, dq, dk, dv) are
+// allocated after that point, so they count, as PyTorch's gradients do on
+// its side (bench/peers/torch_kernels.py, peak_growth_mib).
+import { pathToFileURL } from 'node:url';
+
+import { uniform } from './data.mjs';
+
+const [entry, configJson, threads] = process.argv.slice(2);
+const lmkit = await import(pathToFileURL(entry).href);
+lmkit.setNumThreads(Number(threads));
+const { batch, heads, t, headDim, causal } = JSON.parse(configJson);
+const n = batch * heads * t * headDim;
+const q = uniform(n, 21);
+const k = uniform(n, 22);
+const v = uniform(n, 23);
+const dout = uniform(n, 24);
+
+const before = process.memoryUsage().rss;
+const out = new Float32Array(n);
+const lse = new Float32Array(batch * heads * t);
+const dq = new Float32Array(n);
+const dk = new Float32Array(n);
+const dv = new Float32Array(n);
+const opts = { batch, heads, tq: t, tk: t, headDim, causal };
+for (let i = 0; i < 2; ++i) {
+  lmkit.kernels.attentionForward(q, k, v, out, lse, opts);
+  lmkit.kernels.attentionBackward(dout, q, k, v, out, lse, dq, dk, dv, opts);
+}
+const peakBytes = process.resourceUsage().maxRSS * 1024;
+process.stdout.write(`${JSON.stringify({ peakGrowthMiB: (peakBytes - before) / 2 ** 20 })}\n`);
