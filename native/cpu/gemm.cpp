@@ -19,6 +19,9 @@
 //     micro-kernel walks down the A panels of a tile (≤ 16 panels × kKc, in
 //     L2). For m ≤ 128 with op(B) = B the AVX-512 kernel reads B in place
 //     (masked loads): too few A panels reuse a packed B to repay packing it.
+//   * Few A panels (≤ 2 rows of C tiles): each product task packs the B
+//     panel it is about to use into an L1-sized buffer, instead of all of
+//     op(B) being packed up front and read back from memory.
 //   * Decode shapes (m ≤ kSmallM, AVX-512): B is streamed once, in place: B
 //     rows against broadcast A for op(B) = B, dot products along k for
 //     op(B) = Bᵀ. (AVX2 takes the blocked path for these.)
@@ -226,46 +229,61 @@ using PackFn = void (*)(float* dst, const float* src, int64_t ld, int64_t valid,
 using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, int64_t ldb, float* c,
                              int64_t ldc, int rows, int cols, float alpha, float beta);
 
-// AVX-512: 12×32. 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm;
-// 12 broadcasts and 2 loads feed 24 FMAs per k step.
+// AVX-512: MR×(16·NV), kMr512 × kNr512 in use. With 12×32: 24 accumulators
+// + 2 B vectors + 1 broadcast of 32 zmm; 12 broadcasts and 2 loads feed 24
+// FMAs per k step.
+// (Measured on Zen 5 against 8×48, 6×64 and 14×32: 12×32 is as fast or
+// faster on every training shape.)
 constexpr int kMr512 = 12;
-constexpr int kNr512 = 32;
+constexpr int kNv512 = 2;
+constexpr int kNr512 = 16 * kNv512;
 
 // kInPlace: bp is B itself, whose rows lie a page or more apart, beyond the
 // hardware prefetcher's reach; fetch kPrefetchRows ahead by hand.
 constexpr int64_t kPrefetchRows = 8;
 
-template <bool kInPlace>
+template <bool kInPlace, bool kFullLoads>
 LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, int64_t ldb,
                                            float* c, int64_t ldc, int rows, int cols, float alpha,
                                            float beta) {
   constexpr int MR = kMr512;
+  constexpr int NV = kNv512;
   // Column masks, for B loads (a packed panel's padding reads as zeros either
   // way) and for C.
-  const __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
-  __m512 acc0[MR], acc1[MR];
+  __mmask16 mask[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const int left = cols - 16 * v;
+    mask[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+  }
+  __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
-    acc0[r] = acc1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
     // The C tile is needed only at the end; start fetching it now.
-    if (r < rows) {
-      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
-    }
+    if (r < rows)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16 * v), _MM_HINT_T0);
   }
   for (int64_t p = 0; p < kc; ++p) {
     if (kInPlace) {
-      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb + 16), _MM_HINT_T0);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb + 16 * v), _MM_HINT_T0);
     }
-    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp);
-    const __m512 b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+    // Masked loads only where columns run out: on Zen 5 a masked load in
+    // this loop costs two thirds of the kernel's speed, so packed panels
+    // (zero padded) and full in-place tiles load whole vectors.
+    __m512 b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      b[v] = kFullLoads ? _mm512_loadu_ps(bp + 16 * v) : _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(ap[r]);
-      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
     }
     ap += MR;
     bp += ldb;
@@ -276,14 +294,12 @@ LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const fl
   for (int r = 0; r < MR; ++r) {
     if (r < rows) {
       float* cr = c + r * ldc;
-      __m512 v0 = _mm512_mul_ps(acc0[r], va);
-      __m512 v1 = _mm512_mul_ps(acc1[r], va);
-      if (beta != 0.0f) {
-        v0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, cr), vb, v0);
-        v1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, cr + 16), vb, v1);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        __m512 out = _mm512_mul_ps(acc[r][v], va);
+        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), vb, out);
+        _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
       }
-      _mm512_mask_storeu_ps(cr, m0, v0);
-      _mm512_mask_storeu_ps(cr + 16, m1, v1);
     }
   }
 }
@@ -338,7 +354,8 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
 
 struct Blocking {
   MicroKernel kernel;
-  MicroKernel kernelInPlace;  // reads op(B) = B in place; null if unsupported
+  MicroKernel kernelInPlace;      // reads op(B) = B in place, full-width tiles; null if unsupported
+  MicroKernel kernelInPlaceEdge;  // the same for the last, narrower tile (masked loads)
   int mr, nr;
   PackFn packTranspose;
 };
@@ -368,12 +385,27 @@ Tiling planTiles(const GemmShape& s, const Blocking& bl) {
   return t;
 }
 
+// One B panel (kKc × kNr512 floats) packed inside a product task, when B is
+// packed per task rather than up front (see gemmBlocked). Each pool worker
+// and each caller has its own.
+thread_local Scratch tlsPanel;
+
+// With at most this many tile rows, each task packs the B panels it uses into
+// an L1-sized buffer just before using them, instead of all of op(B) being
+// packed up front: a product with few A panels (64–192 tokens through a
+// 768×3072 weight) spends as much on the up-front pack's round trip through
+// memory as on the arithmetic. Each extra tile row packs the same panels
+// again, so beyond two rows the up-front pack wins. The micro-kernel calls
+// and their order are the same either way, so the results are too.
+constexpr int64_t kPackBInTaskMaxTileRows = 2;
+
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
   const Tiling t = planTiles(s, bl);
   const int64_t mPad = t.mPanels * bl.mr;
   const bool packB = !(bl.kernelInPlace && !s.transB && s.m <= kInPlaceBMaxM);
-  const MicroKernel kernel = packB ? bl.kernel : bl.kernelInPlace;
-  const int64_t nPad = packB ? t.nPanels * bl.nr : 0;
+  const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;
+  const bool packBUpFront = packB && !packBInTask;
+  const int64_t nPad = packBUpFront ? t.nPanels * bl.nr : 0;
   // k super-block: whole kKc blocks whose packed A and B fit the budget.
   const int64_t superK =
       std::max<int64_t>(kKc, std::min<int64_t>(s.k, kPackBudget / (mPad + nPad)) / kKc * kKc);
@@ -387,11 +419,18 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
   float* const apack = scratch;
   float* const bpack = scratch + aFloats;
 
+  // Packs columns j0.. of op(B), depths p0..p0+kc, as one panel at dst.
+  auto packBPanel = [&](float* dst, int64_t j0, int64_t p0, int64_t kc) {
+    const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
+    if (s.transB) bl.packTranspose(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
+    else packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
+  };
+
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
     const int64_t qk = std::min(superK, s.k - q0);
     // Block starting at depth d (relative to q0) holds panel i at
     // pack + d·pad + i·(panel width)·kc.
-    cpu::parallelFor(t.mPanels + (packB ? t.nPanels : 0), [&](int64_t task) {
+    cpu::parallelFor(t.mPanels + (packBUpFront ? t.nPanels : 0), [&](int64_t task) {
       for (int64_t d = 0; d < qk; d += kKc) {
         const int64_t kc = std::min(kKc, qk - d);
         const int64_t p0 = q0 + d;
@@ -403,29 +442,37 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           else bl.packTranspose(dst, a + i0 * s.k + p0, s.k, rows, bl.mr, kc);
         } else {
           const int64_t j0 = (task - t.mPanels) * bl.nr;
-          float* dst = bpack + d * nPad + j0 * kc;
-          const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
-          if (s.transB) bl.packTranspose(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
-          else packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
+          packBPanel(bpack + d * nPad + j0 * kc, j0, p0, kc);
         }
       }
     });
     cpu::parallelFor(t.mTiles * t.nTiles, [&](int64_t task) {
       const int64_t ip0 = (task / t.nTiles) * t.tm, ip1 = std::min(ip0 + t.tm, t.mPanels);
       const int64_t jp0 = (task % t.nTiles) * t.tn, jp1 = std::min(jp0 + t.tn, t.nPanels);
+      float* const panel = packBInTask ? tlsPanel.get(kKc * bl.nr) : nullptr;
       for (int64_t d = 0; d < qk; d += kKc) {
         const int64_t kc = std::min(kKc, qk - d);
         const float beta = q0 + d == 0 ? s.beta : 1.0f;
         const float* ablock = apack + d * mPad;
-        const float* bblock = packB ? bpack + d * nPad : b + (q0 + d) * s.n;
-        const int64_t ldb = packB ? bl.nr : s.n;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
+          const float* bpanel;
+          int64_t ldb = bl.nr;
+          MicroKernel kernel = bl.kernel;
+          if (packBInTask) {
+            packBPanel(panel, jp * bl.nr, q0 + d, kc);
+            bpanel = panel;
+          } else if (packBUpFront) {
+            bpanel = bpack + d * nPad + jp * bl.nr * kc;
+          } else {
+            bpanel = b + (q0 + d) * s.n + jp * bl.nr;
+            ldb = s.n;
+            kernel = cols == bl.nr ? bl.kernelInPlace : bl.kernelInPlaceEdge;
+          }
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
-            const float* bpanel = packB ? bblock + jp * bl.nr * kc : bblock + jp * bl.nr;
             kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
-                      rows, cols, s.alpha, beta);
+                   rows, cols, s.alpha, beta);
           }
         }
       }
@@ -580,9 +627,10 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
     if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
-    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512<false>, microKernelAvx512<true>, kMr512, kNr512, packTransposeAvx512});
+    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512<false, true>, microKernelAvx512<true, true>,
+                                                microKernelAvx512<true, false>, kMr512, kNr512, packTransposeAvx512});
   }
-  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, nullptr, kMr256, kNr256, packTransposeScalar});
+  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, nullptr, nullptr, kMr256, kNr256, packTransposeScalar});
 }
 
 }  // namespace
