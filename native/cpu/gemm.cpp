@@ -531,6 +531,24 @@ LMKIT_TARGET_AVX512 void smallRowsAvx512(float* c, const float* ap, const float*
   }
 }
 
+// 16 depths of the dot products of smallDotsAvx512 (k − p ≥ 16 when kWhole).
+template <int RI, int RJ, bool kWhole>
+LMKIT_TARGET_AVX512 inline __attribute__((always_inline)) void smallDotsStep(
+    __m512 (&acc)[RI][RJ], const float* ap, const float* b, const GemmShape& s, int64_t i0, int64_t j0,
+    int64_t p, __mmask16 m) {
+  __m512 bv[RJ];
+#pragma GCC unroll 4
+  for (int q = 0; q < RJ; ++q)
+    bv[q] = kWhole ? _mm512_loadu_ps(b + (j0 + q) * s.k + p) : _mm512_maskz_loadu_ps(m, b + (j0 + q) * s.k + p);
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    const __m512 av =
+        kWhole ? _mm512_loadu_ps(ap + (i0 + r) * s.k + p) : _mm512_maskz_loadu_ps(m, ap + (i0 + r) * s.k + p);
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+  }
+}
+
 // C[i, j..j+RJ) for RI rows of A, op(B) = Bᵀ: dot products along k, 16 lanes
 // at a time, reduced at the end.
 template <int RI, int RJ>
@@ -541,18 +559,11 @@ LMKIT_TARGET_AVX512 void smallDotsAvx512(float* c, const float* ap, const float*
   for (int r = 0; r < RI; ++r)
 #pragma GCC unroll 4
     for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < s.k; p += 16) {
-    const __mmask16 m = s.k - p >= 16 ? __mmask16(0xffff) : __mmask16((1u << (s.k - p)) - 1);
-    __m512 bv[RJ];
-#pragma GCC unroll 4
-    for (int q = 0; q < RJ; ++q) bv[q] = _mm512_maskz_loadu_ps(m, b + (j0 + q) * s.k + p);
-#pragma GCC unroll 8
-    for (int r = 0; r < RI; ++r) {
-      const __m512 av = _mm512_maskz_loadu_ps(m, ap + (i0 + r) * s.k + p);
-#pragma GCC unroll 4
-      for (int q = 0; q < RJ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
-    }
-  }
+  // Whole vectors, then the masked tail of k (masked loads in the main loop
+  // are slow on Zen 5).
+  int64_t p = 0;
+  for (; p + 16 <= s.k; p += 16) smallDotsStep<RI, RJ, true>(acc, ap, b, s, i0, j0, p, __mmask16(0xffff));
+  if (p < s.k) smallDotsStep<RI, RJ, false>(acc, ap, b, s, i0, j0, p, __mmask16((1u << (s.k - p)) - 1));
 #pragma GCC unroll 8
   for (int r = 0; r < RI; ++r) {
     float* cr = c + (i0 + r) * s.n + j0;
