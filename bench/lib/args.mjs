@@ -3,12 +3,16 @@ import os from 'node:os';
 
 export const USAGE = `usage: npm run bench -- [suite...] [--quick] [--threads N] [--out FILE] [--backend cpu|cuda]
 
-  suite        one or more of the files in bench/suites/ (default: kernels)
+  suite        one or more of the files in bench/suites/ (default: kernels train decode,
+               the suites of the performance targets)
   --quick      fewer and smaller cases, shorter timing budget (about 1 minute)
   --threads N  threads for lmkit, OpenBLAS and PyTorch (default: ${os.availableParallelism()}, the usable cores)
   --out FILE   results JSON path (one suite only; default bench/results/<date>-<suite>.json)
   --backend B  cpu (default) or cuda: the CUDA suite (GEMM vs the device's fp32 peak, kernels vs
                lmkit's CPU); without a CUDA GPU it says why and skips`;
+
+/** What a bare `npm run bench` runs: every suite with a performance target (issue #10). */
+export const DEFAULT_SUITES = ['kernels', 'train', 'decode'];
 
 export class UsageError extends Error {}
 
@@ -42,7 +46,7 @@ export function parseArgs(argv) {
     else if (arg.startsWith('-')) throw new UsageError(`Unknown option ${arg}`);
     else opts.suites.push(arg);
   }
-  if (opts.suites.length === 0) opts.suites.push(opts.backend === 'cuda' ? 'cuda' : 'kernels');
+  if (opts.suites.length === 0) opts.suites.push(...(opts.backend === 'cuda' ? ['cuda'] : DEFAULT_SUITES));
   if (opts.out && opts.suites.length > 1) throw new UsageError('--out takes one suite, got ' + opts.suites.join(', '));
   return opts;
 }

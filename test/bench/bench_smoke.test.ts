@@ -117,7 +117,8 @@ t.test('results file: date-suite name, quick suffix, JSON round trip', async (t)
 });
 
 t.test('command line: suites, --quick, --threads checks', async (t) => {
-  t.match(parseArgs([]), { suites: ['kernels'], quick: false, out: null });
+  t.same(parseArgs([]).suites, ['kernels', 'train', 'decode'], 'every suite with a performance target');
+  t.match(parseArgs([]), { quick: false, out: null });
   t.match(parseArgs(['kernels', '--quick', '--threads', '3']), { suites: ['kernels'], quick: true, threads: 3 });
   t.match(parseArgs(['--threads=1']), { threads: 1 });
   t.throws(() => parseArgs(['--threads', '0']), new UsageError('Expected an integer 1..256 for --threads but received 0'));
