@@ -236,6 +236,21 @@ LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstd
 // queue in order behind dx stores that miss, and cost more than all the
 // arithmetic. Rows still add into dw/db in order, as one row at a time would.
 constexpr int64_t kGroupMax = 64;
+
+// Phase A on one vector of columns (pointers at the vector): sumG += g = dy∘w,
+// sumGX += g∘x̂; requests the same columns `ahead` floats on, and dx's line
+// for writing unless dx is streamed.
+LMKIT_TARGET_AVX512 inline void sumsStep(const float* x, const float* dy, const float* w, float* dx,
+                                         int64_t ahead, bool prefetchDx, __m512 vmean, __m512 vrstd,
+                                         __mmask16 m, __m512& sumG, __m512& sumGX) {
+  prefetchRead(x + ahead);
+  prefetchRead(dy + ahead);
+  if (prefetchDx) prefetchWrite(dx);  // read for ownership now, stored in phase B
+  const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmean), vrstd);
+  const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy), _mm512_maskz_loadu_ps(m, w));
+  sumG = _mm512_add_ps(sumG, g);
+  sumGX = _mm512_fmadd_ps(g, xhat, sumGX);
+}
 int64_t groupRows(int64_t cols) { return std::clamp<int64_t>(16384 / cols, 1, kGroupMax); }
 
 template <bool kCentered>
@@ -251,24 +266,19 @@ LMKIT_TARGET_AVX512 void backwardGroupAvx512(float* dx, float* dw, float* db, co
     const float* dyr = dy + r * C;
     const int64_t ahead = r + 1 < rEnd ? C : 0;
     const __m512 vmean = _mm512_set1_ps(kCentered ? mean[r] : 0.0f), vrstd = _mm512_set1_ps(rstd[r]);
-    __m512 g[4], h[4];
-    for (int k = 0; k < 4; ++k) g[k] = h[k] = _mm512_setzero_ps();
-    // sumG += g = dy∘w, sumGX += g∘x̂ over one vector of columns [J, J + 16).
-    auto step = [&](int64_t J, __mmask16 M, int k) LMKIT_TARGET_AVX512 {
-      prefetchRead(xr + ahead + J);
-      prefetchRead(dyr + ahead + J);
-      if (!stream) prefetchWrite(dx + r * C + J);  // read for ownership now, stored in phase B
-      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(M, xr + J), vmean), vrstd);
-      const __m512 gv = _mm512_mul_ps(_mm512_maskz_loadu_ps(M, dyr + J), _mm512_maskz_loadu_ps(M, w + J));
-      g[k] = _mm512_add_ps(g[k], gv);
-      h[k] = _mm512_fmadd_ps(gv, xhat, h[k]);
-    };
+    __m512 g0 = _mm512_setzero_ps(), g1 = g0, g2 = g0, g3 = g0, h0 = g0, h1 = g0, h2 = g0, h3 = g0;
+    float* dxr = dx + r * C;
     int64_t j = 0;
-    for (; j + 64 <= C; j += 64)
-      for (int k = 0; k < 4; ++k) step(j + 16 * k, all, k);
-    for (; j < C; j += 16) step(j, lanes(C - j), 0);
-    meanG[r - r0] = kCentered ? cpu::vec::hsum16(sum4(g[0], g[1], g[2], g[3])) * invC : 0.0f;
-    meanGX[r - r0] = cpu::vec::hsum16(sum4(h[0], h[1], h[2], h[3])) * invC;
+    for (; j + 64 <= C; j += 64) {
+      sumsStep(xr + j, dyr + j, w + j, dxr + j, ahead, !stream, vmean, vrstd, all, g0, h0);
+      sumsStep(xr + j + 16, dyr + j + 16, w + j + 16, dxr + j + 16, ahead, !stream, vmean, vrstd, all, g1, h1);
+      sumsStep(xr + j + 32, dyr + j + 32, w + j + 32, dxr + j + 32, ahead, !stream, vmean, vrstd, all, g2, h2);
+      sumsStep(xr + j + 48, dyr + j + 48, w + j + 48, dxr + j + 48, ahead, !stream, vmean, vrstd, all, g3, h3);
+    }
+    for (; j < C; j += 16)
+      sumsStep(xr + j, dyr + j, w + j, dxr + j, ahead, !stream, vmean, vrstd, lanes(C - j), g0, h0);
+    meanG[r - r0] = kCentered ? cpu::vec::hsum16(sum4(g0, g1, g2, g3)) * invC : 0.0f;
+    meanGX[r - r0] = cpu::vec::hsum16(sum4(h0, h1, h2, h3)) * invC;
   }
   // Phase B reads x and dy from L2; meanwhile the next group's are requested.
   int64_t pfAt = r1 * C;
