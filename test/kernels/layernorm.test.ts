@@ -309,3 +309,91 @@ t.test('layerNorm/rmsNorm reject bad arguments, naming them', async (t) => {
   t.throws(() => rmsNormBackward(out, x, w, rstd, dx, new Int32Array(cols) as never, { rows, cols }),
     { name: 'TypeError', message: /Float32Array for dweight but received Int32Array/ });
 });
+
+t.test('layerNorm/rmsNorm bits do not depend on where the buffers start (alignment)', async (t) => {
+  // The AVX-512 path cuts columns where the output's 64-byte lines start; the
+  // row sums must not follow that cut. cols % 16 = 8 makes the cut move row by row.
+  await forEachIsa(t, (t) => {
+    for (const [rows, cols] of [[37, 200], [20, 256]] as [number, number][]) {
+      const rng = new Rng(21);
+      const src = { x: randn(rng, rows * cols, 2), dout: randn(rng, rows * cols), w: randn(rng, cols), b: randn(rng, cols) };
+      const run = (outOff: number, inOff: number): Float32Array[] => {
+        const view = (data: Float32Array | null, n: number, off: number) => {
+          const v = new Float32Array(n + 16).subarray(off, off + n);
+          if (data) v.set(data);
+          return v;
+        };
+        const x = view(src.x, rows * cols, inOff);
+        const dout = view(src.dout, rows * cols, inOff);
+        const out = view(null, rows * cols, outOff);
+        const dx = view(null, rows * cols, outOff);
+        const mean = view(null, rows, outOff);
+        const rstd = view(null, rows, outOff);
+        const dweight = view(null, cols, outOff);
+        const dbias = view(null, cols, inOff);
+        layerNormForward(x, src.w, src.b, out, mean, rstd, { rows, cols });
+        layerNormBackward(dout, x, src.w, mean, rstd, dx, dweight, dbias, { rows, cols });
+        const rmsOut = view(null, rows * cols, outOff);
+        const rmsRstd = view(null, rows, inOff);
+        const rmsDx = view(null, rows * cols, inOff);
+        const rmsDw = view(null, cols, outOff);
+        rmsNormForward(x, src.w, rmsOut, rmsRstd, { rows, cols });
+        rmsNormBackward(dout, x, src.w, rmsRstd, rmsDx, rmsDw, { rows, cols });
+        return [out, mean, rstd, dx, dweight, dbias, rmsOut, rmsRstd, rmsDx, rmsDw];
+      };
+      const names = ['out', 'mean', 'rstd', 'dx', 'dweight', 'dbias', 'rms out', 'rms rstd', 'rms dx', 'rms dweight'];
+      const base = run(0, 0);
+      for (let off = 1; off < 16; off++) {
+        const got = run(off, (off * 7) % 16);
+        names.forEach((n, i) => expectBitwise(t, `${rows}x${cols} ${n} at offset ${off}`, got[i]!, base[i]!));
+      }
+    }
+  });
+});
+
+t.test('layerNorm/rmsNorm backward with dx ≥ 16 MiB (streaming stores) matches row-by-row calls', async (t) => {
+  // From 16 MiB of dx the AVX-512 path stores dx past the caches. Rows do not
+  // interact in dx, so a small call on a few rows must give the same bits;
+  // dweight/dbias (4096 rows) are checked against float64 sums.
+  const [rows, cols] = [4096, 1024];
+  const rng = new Rng(31);
+  const x = randn(rng, rows * cols, 2);
+  const dout = randn(rng, rows * cols);
+  const w = randn(rng, cols);
+  const b = randn(rng, cols);
+  const dwRef = new Float64Array(cols);
+  const dbRef = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let mean = 0;
+    for (let j = 0; j < cols; j++) mean += x[o + j]!;
+    mean /= cols;
+    let v = 0;
+    for (let j = 0; j < cols; j++) v += (x[o + j]! - mean) ** 2;
+    const rstd = 1 / Math.sqrt(v / cols + 1e-5);
+    for (let j = 0; j < cols; j++) {
+      dwRef[j] += dout[o + j]! * (x[o + j]! - mean) * rstd;
+      dbRef[j] += dout[o + j]!;
+    }
+  }
+  await forEachIsa(t, (t) => {
+    const mean = new Float32Array(rows);
+    const rstd = new Float32Array(rows);
+    const dx = new Float32Array(rows * cols);
+    const dweight = new Float32Array(cols);
+    const dbias = new Float32Array(cols);
+    layerNormForward(x, w, b, new Float32Array(rows * cols), mean, rstd, { rows, cols });
+    layerNormBackward(dout, x, w, mean, rstd, dx, dweight, dbias, { rows, cols });
+    const tolSum = { atol: 5e-5 * Math.sqrt(rows), rtol: 1e-5 };
+    expectClose(t, 'dweight', dweight, dwRef, tolSum);
+    expectClose(t, 'dbias', dbias, dbRef, tolSum);
+    for (const r0 of [0, 2047, rows - 5]) {
+      const n = 5;
+      const sl = (a: Float32Array, per: number) => a.slice(r0 * per, (r0 + n) * per);
+      const dxRows = new Float32Array(n * cols);
+      layerNormBackward(sl(dout, cols), sl(x, cols), w, sl(mean, 1), sl(rstd, 1), dxRows,
+        new Float32Array(cols), new Float32Array(cols), { rows: n, cols });
+      expectBitwise(t, `dx rows ${r0}..${r0 + n - 1}`, sl(dx, cols), dxRows);
+    }
+  });
+});
