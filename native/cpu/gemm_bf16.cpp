@@ -15,7 +15,7 @@
 //     = the bf16 pair (depth 2q in the low half, 2q+1 in the high half) of
 //     vector r: the layout vdpbf16ps multiplies lane by lane. An odd last
 //     depth is paired with zero (0·0 adds nothing).
-//   * Micro-kernel MR×NR: per depth pair, NR/16 loads of B, MR broadcasts of
+//   * Micro-kernel MR×NR (14×32): per depth pair, NR/16 loads of B, MR broadcasts of
 //     A words, MR·NR/16 vdpbf16ps. Each does 32 multiply-adds where an fp32
 //     FMA does 16, so the same port throughput gives twice the FLOPs.
 //   * kKc = 512 depths: a 32-column B micro-panel is 32 KB of bf16, the L1
@@ -279,9 +279,10 @@ struct Blocking {
   int mr, nr;
 };
 
-// The register tile: 12×32, 24 accumulators + 2 B vectors + 1 broadcast
-// (measured against 8×48 and 6×64 on Zen 5; see the commit message).
-constexpr Blocking kBlocking{microKernelBf16<12, 2>, 12, 32};
+// The register tile: 14×32, 28 accumulators + 2 B vectors + 1 broadcast of
+// the 32 zmm. On Zen 5 (2 threads) it beat 12×32 by ~5% on tokens×768·Wᵀ
+// shapes; 8×48 and 6×64 (fewer broadcasts, more B loads) were slower.
+constexpr Blocking kBlocking{microKernelBf16<14, 2>, 14, 32};
 
 struct Tiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
