@@ -10,6 +10,7 @@ import type { Test } from 'tap';
 import { gemmBf16 } from '../../lib/kernels/gemm.js';
 import { backendInfo, numThreads, setCpuIsa, setNumThreads } from '../../lib/runtime.js';
 import { expectBitwise } from '../helpers/compare.js';
+import { f32, loadFixtures } from '../helpers/fixtures.js';
 import { forEachIsa } from '../helpers/isa.js';
 import { Rng, randn } from '../helpers/random.js';
 
@@ -123,6 +124,25 @@ t.test('bf16 rounding: k = 1 products by 1 return bf16(a), the rounding written 
   });
 });
 
+t.test('gemmBf16 matches PyTorch: its bf16 rounding, and the float64 product of its rounded inputs', async (t) => {
+  const [rounding, ...products] = loadFixtures('gemm_bf16');
+  const x = f32(rounding!, 'x'), want = f32(rounding!, 'bf16');
+  await forEachIsa(t, (t) => {
+    const c = new Float32Array(x.length);
+    gemmBf16(x, Float32Array.of(1), c, { m: x.length, n: 1, k: 1 });
+    expectBitwise(t, `${x.length} values: C = torch's x.to(bfloat16)`, c, want);
+    t.same(Array.from(x, bf16), Array.from(want), "this test's bf16() agrees with torch's");
+    for (const p of products) {
+      const o = p.opts as Opts;
+      const got = f32(p, 'c0').slice();
+      gemmBf16(f32(p, 'a'), f32(p, 'b'), got, o);
+      const ref: Reference = { want: Float64Array.from(f32(p, 'c')), magnitude: Float64Array.from(f32(p, 'magnitude')), exact: new Float64Array(0), exactMagnitude: new Float64Array(0) };
+      // The fixture's C is rounded to float32: half an ulp more, within the bound's +4.
+      checkAgainstRounded(t, p.name, got, ref, o.k);
+    }
+  });
+});
+
 t.test('gemmBf16 matches the float64 reference on rounded inputs across block edges, all transposes', async (t) => {
   // m: the 14-row micro-tile ±1, the 224-row C tile ±1; n: 16/32 ±1; k: 1,
   // odd, the 512-deep block ±1, two blocks + 1.
@@ -144,6 +164,24 @@ t.test('gemmBf16 matches the float64 reference on rounded inputs across block ed
       gemmBf16(a, b, c, o);
       checkAgainstRounded(t, `m${o.m} n${o.n} k${o.k} tA${+!!o.transA} tB${+!!o.transB}`, c, ref, o.k);
     }
+  });
+});
+
+t.test('gemmBf16 with k longer than one packed super-block', async (t) => {
+  // 4000 rows: 16 MB of packed words hold 1536 depths (3 blocks of 512), so
+  // k = 1601 takes two super-blocks and C is re-read (beta = 1) across them.
+  const o: Opts = { m: 4000, n: 100, k: 1601, alpha: 0.5, beta: -1 };
+  const { a, b, c0 } = operands(new Rng(12), o);
+  const rows = [0, 1, 13, 14, 1999, 3583, 3584, 3999];
+  // The reference for a few rows only (m·n·k is large for float64 JS loops).
+  const sub: Opts = { ...o, m: rows.length };
+  const ref = reference(Float32Array.from(rows.flatMap((i) => Array.from(a.subarray(i * o.k, (i + 1) * o.k)))), b,
+    Float32Array.from(rows.flatMap((i) => Array.from(c0.subarray(i * o.n, (i + 1) * o.n)))), sub);
+  await forEachIsa(t, (t) => {
+    const c = c0.slice();
+    gemmBf16(a, b, c, o);
+    const got = Float32Array.from(rows.flatMap((i) => Array.from(c.subarray(i * o.n, (i + 1) * o.n))));
+    checkAgainstRounded(t, `rows ${rows.join(', ')} of 4000×100, k 1601`, got, ref, o.k);
   });
 });
 
