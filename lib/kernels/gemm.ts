@@ -56,7 +56,9 @@ export function gemmBatched(
  * denormals become ±0) and the products summed in fp32: about 2^-8 relative
  * error against the fp32 product, for twice the multiply throughput where
  * the CPU has AVX512-BF16 (backendInfo().cpu.bf16Gemm says whether it runs
- * there or emulated). CPU (host) arrays only.
+ * there or emulated). Made for training-sized products: it rounds all of
+ * op(B) on every call, so decode shapes (m ≤ 8) run faster through gemm.
+ * CPU (host) arrays only.
  */
 export function gemmBf16(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmShapeOptions): void {
   addon.gemmBf16(a, b, c, opts);

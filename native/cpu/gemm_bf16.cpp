@@ -23,6 +23,9 @@
 //   Tiles come from the shape alone and each task owns its C tile, walking
 //   k blocks in order, so results are bitwise independent of the thread
 //   count (as in gemm.cpp).
+//   There is no decode-shape path: every call packs (rounds) all of op(B),
+//   so for m ≤ 8 gemm, which streams B once, is faster (measured 109 µs vs
+//   45 µs for 1×768·(768×768)ᵀ). This GEMM is for training-sized products.
 //
 // Portable path (no AVX512-BF16, or LMKIT_CPU_ISA / setCpuIsa below avx512):
 // op(A) and op(B) rounded into fp32 copies, multiplied by gemm. Same
