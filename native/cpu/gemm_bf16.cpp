@@ -113,6 +113,8 @@ void gemmBf16Portable(float* c, const float* a, const float* b, const GemmShape&
 
 // Depths per packed block (even, so only the last block of k can be odd).
 constexpr int64_t kKc = 512;
+// Panels per packing task when packed across depth (packAcrossDepth).
+constexpr int64_t kPackGroup = 8;
 // Packed A + B words of one super-block (a run of k blocks packed together):
 // 16 MB, so huge products do not double memory use.
 constexpr int64_t kPackBudget = int64_t{4} << 20;
@@ -201,20 +203,29 @@ alignas(64) const uint16_t kInterleave[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20,
                                               8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
 // The w values of one depth are contiguous (op(A) = Aᵀ, op(B) = B):
-// src[p·ld + r]. Two depths are rounded together and interleaved.
+// src[p·ld + r]. Two depths are rounded together and interleaved. `panels`
+// adjacent panels (vectors 0 .. panels·w − 1, the first `valid` real) are
+// packed in one pass over the depths, panel g at dst + g·w·pairs: the
+// source rows lie ld apart (often pages), so reading a wide run of each at
+// once saves most of the cache and TLB misses one panel at a time costs.
 LMKIT_TARGET_AVX512BF16 void packAcrossDepth(uint32_t* dst, const float* src, int64_t ld, int64_t valid,
-                                             int w, int64_t kc) {
+                                             int w, int64_t panels, int64_t kc) {
   const __m512i order = _mm512_load_si512(kInterleave);
-  for (int64_t q = 0; 2 * q < kc; ++q) {
+  const int64_t pairs = (kc + 1) / 2;
+  for (int64_t q = 0; q < pairs; ++q) {
     const float* even = src + 2 * q * ld;
     const bool hasOdd = 2 * q + 1 < kc;
-    for (int r0 = 0; r0 < w; r0 += 16) {
-      const __mmask16 vmask = lowLanes(valid - r0);
-      const __m512 e = _mm512_maskz_loadu_ps(vmask, even + r0);
-      const __m512 o = hasOdd ? _mm512_maskz_loadu_ps(vmask, even + ld + r0) : _mm512_setzero_ps();
-      const __m512bh h = _mm512_cvtne2ps_pbh(o, e);
-      const __m512i words = _mm512_permutexvar_epi16(order, reinterpret_cast<const __m512i&>(h));
-      _mm512_mask_storeu_epi32(dst + q * w + r0, lowLanes(w - r0), words);
+    for (int64_t g = 0; g < panels; ++g) {
+      uint32_t* to = dst + g * w * pairs + q * w;
+      for (int r0 = 0; r0 < w; r0 += 16) {
+        const int64_t r = g * w + r0;
+        const __mmask16 vmask = lowLanes(valid - r);
+        const __m512 e = _mm512_maskz_loadu_ps(vmask, even + r);
+        const __m512 o = hasOdd ? _mm512_maskz_loadu_ps(vmask, even + ld + r) : _mm512_setzero_ps();
+        const __m512bh h = _mm512_cvtne2ps_pbh(o, e);
+        const __m512i words = _mm512_permutexvar_epi16(order, reinterpret_cast<const __m512i&>(h));
+        _mm512_mask_storeu_epi32(to + r0, lowLanes(w - r0), words);
+      }
     }
   }
 }
@@ -319,27 +330,35 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
   uint32_t* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
   uint32_t* const apack = scratch;
   uint32_t* const bpack = scratch + aWords;
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+  const int64_t aTasks = s.transA ? ceilDiv(t.mPanels, kPackGroup) : t.mPanels;
+  const int64_t bTasks = s.transB ? t.nPanels : ceilDiv(t.nPanels, kPackGroup);
 
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
     const int64_t qk = std::min(superK, s.k - q0);
     // The block at depth d (relative to q0, a multiple of kKc) holds panel i
-    // at pack + (d/2)·pad + i·(panel width)·pairs.
-    cpu::parallelFor(t.mPanels + t.nPanels, [&](int64_t task) {
+    // at pack + (d/2)·pad + i·(panel width)·pairs. A task packs one panel,
+    // or kPackGroup of them when they are packed across depth.
+    cpu::parallelFor(aTasks + bTasks, [&](int64_t task) {
       for (int64_t d = 0; d < qk; d += kKc) {
         const int64_t kc = std::min(kKc, qk - d), pairs = (kc + 1) / 2;
         const int64_t p0 = q0 + d;
-        if (task < t.mPanels) {
-          const int64_t i0 = task * bl.mr;
+        if (task < aTasks) {
+          const int64_t first = s.transA ? task * kPackGroup : task;
+          const int64_t i0 = first * bl.mr;
           uint32_t* dst = apack + d / 2 * mPad + i0 * pairs;
-          const int64_t rows = std::min<int64_t>(bl.mr, s.m - i0);
-          if (s.transA) packAcrossDepth(dst, a + p0 * s.m + i0, s.m, rows, bl.mr, kc);
-          else packAlongDepth(dst, a + i0 * s.k + p0, s.k, rows, bl.mr, kc);
+          if (s.transA)
+            packAcrossDepth(dst, a + p0 * s.m + i0, s.m, s.m - i0, bl.mr, std::min(kPackGroup, t.mPanels - first), kc);
+          else
+            packAlongDepth(dst, a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, s.m - i0), bl.mr, kc);
         } else {
-          const int64_t j0 = (task - t.mPanels) * bl.nr;
+          const int64_t first = s.transB ? task - aTasks : (task - aTasks) * kPackGroup;
+          const int64_t j0 = first * bl.nr;
           uint32_t* dst = bpack + d / 2 * nPad + j0 * pairs;
-          const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
-          if (s.transB) packAlongDepth(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
-          else packAcrossDepth(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
+          if (s.transB)
+            packAlongDepth(dst, b + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, s.n - j0), bl.nr, kc);
+          else
+            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, bl.nr, std::min(kPackGroup, t.nPanels - first), kc);
         }
       }
     });
