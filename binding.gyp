@@ -6,6 +6,7 @@
         "native/cpu/cpu_features.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/gemm.cpp",
+        "native/cpu/gemm_bf16.cpp",
         "native/cpu/attention.cpp",
         "native/cpu/layernorm.cpp",
         "native/cpu/cross_entropy.cpp",

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-import type { GemmOptions, GemmBatchedOptions } from './kernels/gemm.js';
+import type { GemmOptions, GemmBatchedOptions, GemmShapeOptions } from './kernels/gemm.js';
 import type { AttentionOptions } from './kernels/attention.js';
 import type { LayerNormOptions, NormShape, RmsNormOptions } from './kernels/layernorm.js';
 import type { CrossEntropyOptions, CrossEntropyResult, RowsShape } from './kernels/cross_entropy.js';
@@ -25,6 +25,11 @@ export interface CpuInfo {
   isaAvailable: string[];
   /** Threads in lmkit's pool. */
   threads: number;
+  /**
+   * How gemmBf16 runs now: 'avx512bf16' (vdpbf16ps, while isa is 'avx512' on a
+   * CPU with AVX512-BF16) or 'emulated' (same rounding, fp32 sums through gemm).
+   */
+  bf16Gemm: 'avx512bf16' | 'emulated';
 }
 
 /** A typed view of CUDA device memory (the device twin of a typed array). */
@@ -125,6 +130,7 @@ export interface NativeAddon {
 
   gemm(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmOptions): void;
   gemmBatched(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmBatchedOptions): void;
+  gemmBf16(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmShapeOptions): void;
 
   attentionForward(
     q: F32Buffer, k: F32Buffer, v: F32Buffer, out: F32Buffer, lse: F32Buffer,

@@ -29,6 +29,14 @@ struct GemmBatch {
 void gemmBatched(float* c, const float* a, const float* b, const GemmShape& s,
                  const GemmBatch& batch);
 
+// gemm's contract with op(A) and op(B) rounded to bfloat16 (to nearest even;
+// fp32 denormals to signed zero) and the products summed in fp32
+// (cpu/gemm_bf16.cpp). CPU only.
+void gemmBf16(float* c, const float* a, const float* b, const GemmShape& s);
+// True while gemmBf16 runs on AVX512-BF16 (vdpbf16ps); false: the portable
+// emulation (same rounding, fp32 sums through gemm).
+bool gemmBf16Native();
+
 // ---------------------------------------------------------------- LayerNorm
 // y = (x − mean)·rstd·weight + bias over the last dim, rstd = 1/sqrt(var + eps),
 // var biased (÷cols). mean and rstd [rows] are saved for the backward pass.

@@ -32,6 +32,9 @@ Options:
   --seed <n>          override seed
   --set key=value     override any config key (repeatable), e.g. --set learning_rate=3e-4
   --skip-nonfinite    skip updates with a NaN/Inf loss instead of stopping
+  --matmul-precision <p>
+                      fp32 (default) or bf16: mixed precision, the Linear layers' GEMMs
+                      on bfloat16 inputs with fp32 sums (weights and AdamW stay fp32)
   -h, --help          this text
 
 Writes <out>/checkpoint/ (model.safetensors, config.json, tokenizer.json,
@@ -69,7 +72,7 @@ export function runTrain(argv: string[]): number {
       options: {
         config: { type: 'string' }, arch: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
         'max-iters': { type: 'string' }, seed: { type: 'string' }, set: { type: 'string', multiple: true },
-        'skip-nonfinite': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'skip-nonfinite': { type: 'boolean' }, 'matmul-precision': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
       strict: true,
@@ -93,7 +96,8 @@ export function runTrain(argv: string[]): number {
     if (values['max-iters'] !== undefined) overrides['max_iters'] = integerArg('max-iters', values['max-iters']);
     if (values.seed !== undefined) overrides['seed'] = integerArg('seed', values.seed);
     if (values['skip-nonfinite']) overrides['skip_nonfinite'] = true;
-    const config = pretrainConfig(overrides, '--set/--max-iters/--seed', base);
+    if (values['matmul-precision'] !== undefined) overrides['matmul_precision'] = values['matmul-precision'];
+    const config = pretrainConfig(overrides, '--set/--max-iters/--seed/--matmul-precision', base);
 
     let dataFile = values.data;
     if (!dataFile) {

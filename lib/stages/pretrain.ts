@@ -36,6 +36,7 @@ import { checkResumedWorld, commWindow, freshDropoutState, resumedDropoutState, 
 import { parseTrainerState, type TrainerState } from './trainer_state.js';
 import { openMetrics } from './training_loop.js';
 import { unigramBaseline, type UnigramBaseline } from './unigram_baseline.js';
+import { withMatmulPrecision } from '../tensor/ops/matmul_precision.js';
 
 export type PretrainEvent =
   /** tokensPerIter counts every rank's tokens; worldSize is 1 without MPI. */
@@ -152,6 +153,11 @@ export function estimateLoss(task: PretrainTask, corpus: TextCorpus, c: Pretrain
 }
 
 export function pretrain(o: PretrainOptions): PretrainResult {
+  // Training and evaluation both run in the config's matmul precision.
+  return withMatmulPrecision(o.config.matmul_precision, () => pretrainIn(o));
+}
+
+function pretrainIn(o: PretrainOptions): PretrainResult {
   const c = o.config;
   const world = o.world ?? defaultWorld();
   const writer = world.rank === 0; // the one rank that writes checkpoints and metrics

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors.js';
 import { parseArch, type Arch } from '../models/arch.js';
 import { decoderConfig, type DecoderConfig } from '../models/decoder_config.js';
+import type { MatmulPrecision } from '../tensor/ops/matmul_precision.js';
 
 /** DecoderConfig keys a pre-training config may set (vocab_size and n_positions are derived). */
 export type ModelKeys = Partial<Omit<DecoderConfig, 'vocab_size' | 'n_positions'>>;
@@ -76,6 +77,12 @@ export interface PretrainConfig extends ObjectiveKeys {
   /** Fraction of the corpus (its tail) held out for validation. */
   val_fraction: number;
   /**
+   * "fp32", or "bf16": mixed precision, the Linear layers' GEMMs (forward and
+   * backward) on bfloat16-rounded inputs with fp32 sums (2× the multiply
+   * rate on CPUs with AVX512-BF16); weights, gradients and AdamW stay fp32.
+   */
+  matmul_precision: MatmulPrecision;
+  /**
    * The model keys given (n_layer, n_head, n_embd, dropout, bias, ...), in
    * DecoderConfig's names; the arch's defaults fill the rest (resolvedModelKeys).
    */
@@ -110,6 +117,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainConfig, 'model'> = {
   tokenizer: 'char',
   bpe_vocab_size: 2048,
   val_fraction: 0.1,
+  matmul_precision: 'fp32',
 };
 
 /** nanoGPT train.py's model defaults (GPT-2 small shape, no biases, exact GELU). */
@@ -233,6 +241,7 @@ function checkValue(key: TrainingKey, value: unknown, source: string): unknown {
   if (NON_NEGATIVE_INTS.has(key)) return Number.isSafeInteger(value) && (value as number) >= 0 ? value : bad('a non-negative integer');
   if (typeof fallback === 'number') return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : bad('a finite number ≥ 0');
   if (typeof fallback === 'boolean') return typeof value === 'boolean' ? value : bad('true or false');
+  if (key === 'matmul_precision') return value === 'fp32' || value === 'bf16' ? value : bad('"fp32" or "bf16"');
   return typeof value === 'string' && value !== '' ? value : bad('a non-empty string');
 }
 

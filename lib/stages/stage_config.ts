@@ -3,6 +3,7 @@
 // and wrong types are ConfigErrors naming the key. The model is not in these
 // configs: a stage starts from a given (pre-trained or SFT) model.
 import { ConfigError } from '../errors.js';
+import type { MatmulPrecision } from '../tensor/ops/matmul_precision.js';
 import type { LoopConfig } from './training_loop.js';
 
 export interface StageConfig extends LoopConfig {
@@ -16,6 +17,8 @@ export interface StageConfig extends LoopConfig {
   beta2: number;
   /** Seeds the data order and dropout: same seed and starting model, same run. */
   seed: number;
+  /** "fp32", or "bf16": the Linear layers' GEMMs on bfloat16 inputs with fp32 sums (weights and AdamW stay fp32). */
+  matmul_precision: MatmulPrecision;
 }
 
 export interface SftConfig extends StageConfig {
@@ -48,6 +51,7 @@ const LOOP_DEFAULTS = {
   checkpoint_interval: 0,
   seed: 1337,
   skip_nonfinite: false,
+  matmul_precision: 'fp32' as MatmulPrecision,
 };
 
 /** Small-model fine-tuning defaults: a tenth of pre-training's peak rate is typical for SFT. */
@@ -139,5 +143,6 @@ function checkValue(key: string, value: unknown, fallback: unknown, source: stri
   if (NON_NEGATIVE_INTS.has(key)) return Number.isSafeInteger(value) && (value as number) >= 0 ? value : bad('a non-negative integer');
   if (typeof fallback === 'number') return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : bad('a finite number ≥ 0');
   if (typeof fallback === 'boolean') return typeof value === 'boolean' ? value : bad('true or false');
+  if (key === 'matmul_precision') return value === 'fp32' || value === 'bf16' ? value : bad('"fp32" or "bf16"');
   return bad(`of the type of its default (${JSON.stringify(fallback)})`);
 }

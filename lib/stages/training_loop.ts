@@ -21,6 +21,7 @@ import type { AdamW } from '../optim/adamw.js';
 import { learningRate } from '../optim/schedule.js';
 import { backward } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { withMatmulPrecision, type MatmulPrecision } from '../tensor/ops/matmul_precision.js';
 import { lmkitVersion } from '../package_info.js';
 import type { Tokenizer, TokenizerJson } from '../tokenizer/types.js';
 import { commWindow } from './distributed_state.js';
@@ -42,6 +43,8 @@ export interface LoopConfig {
   /** 0 = checkpoint only at the end. */
   checkpoint_interval: number;
   skip_nonfinite: boolean;
+  /** The Linear layers' GEMM precision for training and evaluation (default fp32; matmul_precision.ts). */
+  matmul_precision?: MatmulPrecision;
 }
 
 export type LoopEvent =
@@ -80,6 +83,10 @@ export interface TrainingLoop {
 
 /** Runs optimizer steps from startIter to max_iters; returns the last iteration. */
 export function runTrainingLoop(loop: TrainingLoop): number {
+  return withMatmulPrecision(loop.config.matmul_precision ?? 'fp32', () => runSteps(loop));
+}
+
+function runSteps(loop: TrainingLoop): number {
   const c = loop.config;
   const { optimizer, metrics } = loop;
   const world = loop.world ?? SINGLE_PROCESS, parameters = loop.parameters ?? [];

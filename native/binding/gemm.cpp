@@ -1,4 +1,4 @@
-// N-API entries for gemm and gemmBatched.
+// N-API entries for gemm, gemmBatched and gemmBf16.
 #include "binding/args.h"
 #include "binding/cuda_backend.h"
 #include "binding/registry.h"
@@ -38,6 +38,25 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (args.onCuda() && tf32) args.cudaCheck(cuda::api()->gemmBatchedTf32(c.data, a.data, b.data, &s, &one));
   else if (args.onCuda()) args.cudaCheck(cuda::api()->gemm(c.data, a.data, b.data, &s));
   else gemm(c.data, a.data, b.data, s);
+  return info.Env().Undefined();
+}
+
+// gemmBf16(a, b, c, {m, n, k, transA, transB, alpha, beta}): host arrays only.
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  Args args(info, "gemmBf16", 4);
+  auto a = args.f32(0, "a");
+  auto b = args.f32(1, "b");
+  auto c = args.f32(2, "c");
+  if (args.onCuda())
+    args.typeError("gemmBf16: runs on the CPU only and received CudaArrays; use gemm with allowTf32 on CUDA");
+  const Napi::Object opts = args.options(3);
+  const GemmShape s = readShape(args, opts);
+  args.expectLength(a, "a", args.product({s.m, s.k}, "m*k"), "m*k");
+  args.expectLength(b, "b", args.product({s.k, s.n}, "k*n"), "k*n");
+  args.expectLength(c, "c", args.product({s.m, s.n}, "m*n"), "m*n");
+  args.expectDisjoint(c, "c", a, "a");
+  args.expectDisjoint(c, "c", b, "b");
+  gemmBf16(c.data, a.data, b.data, s);
   return info.Env().Undefined();
 }
 
@@ -91,6 +110,7 @@ Napi::Value GemmBatched(const Napi::CallbackInfo& info) {
 void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("gemmBatched", Napi::Function::New(env, GemmBatched, "gemmBatched"));
+  exports.Set("gemmBf16", Napi::Function::New(env, GemmBf16, "gemmBf16"));
 }
 
 }  // namespace lmkit::binding

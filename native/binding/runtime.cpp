@@ -3,6 +3,7 @@
 #include "binding/registry.h"
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
+#include "kernels.h"
 
 namespace lmkit::binding {
 namespace {
@@ -17,6 +18,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < names.size(); ++i) available.Set(static_cast<uint32_t>(i), names[i]);
   cpuInfo.Set("isaAvailable", available);
   cpuInfo.Set("threads", cpu::numThreads());
+  cpuInfo.Set("bf16Gemm", gemmBf16Native() ? "avx512bf16" : "emulated");
   return cpuInfo;
 }
 

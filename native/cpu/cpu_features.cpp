@@ -53,6 +53,14 @@ Isa activeIsa() { return static_cast<Isa>(state().active.load(std::memory_order_
 Isa bestIsa() { return state().best; }
 const std::string& isaReason() { return state().reason; }
 
+bool hasAvx512Bf16() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return bestIsa() == Isa::Avx512 && __builtin_cpu_supports("avx512bf16");
+  }();
+  return has;
+}
+
 const char* isaName(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return "avx512";

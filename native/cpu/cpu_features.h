@@ -25,6 +25,9 @@ bool setActiveIsa(Isa isa);
 std::vector<std::string> availableIsas();
 // Why the active ISA is what it is (env override, hardware, ...).
 const std::string& isaReason();
+// AVX512-BF16 (vdpbf16ps, vcvtne2ps2bf16) on this CPU; the bf16 GEMM uses it
+// only while the active ISA is avx512.
+bool hasAvx512Bf16();
 
 }  // namespace lmkit::cpu
 
@@ -32,3 +35,5 @@ const std::string& isaReason();
 #define LMKIT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define LMKIT_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+#define LMKIT_TARGET_AVX512BF16 \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c")))

@@ -104,6 +104,7 @@ t.test('unknown flags, missing values and bad configs are one-line errors with a
     [['--config', 'tiny', '--set', 'n_positions=32'], 1, /n_positions is block_size/],
     [['--config', 'tiny', '--set', 'oops'], 1, /--set oops: expected key=value/],
     [['--config', 'tiny', '--max-iters', 'many'], 1, /--max-iters: expected an integer/],
+    [['--config', 'tiny', '--matmul-precision', 'fp16'], 1, /matmul_precision must be "fp32" or "bf16", got "fp16"/],
     [['--config', 'tiny', '--data', f('data.txt'), '--out', f('o2'), '--resume'], 1, /nothing to resume.*o2.*without --resume/],
   ];
   for (const [argv, code, message] of cases) {
@@ -125,6 +126,7 @@ t.test('--help prints the options; the shakespeare presets default --data to the
     console.log = original;
   }
   t.match(out, /--resume/);
+  t.match(out, /--matmul-precision <p>/);
   t.match(out, /shakespeare-char/);
   const dir = t.testdir();
   const write = process.stderr.write;
@@ -138,6 +140,21 @@ t.test('--help prints the options; the shakespeare presets default --data to the
   t.equal(r.code, 0, r.stderr);
   const state = JSON.parse(readFileSync(path.join(dir, 'run', 'checkpoint', 'trainer_state.json'), 'utf8')) as { data_file: string };
   t.equal(state.data_file, path.join(repoRoot, 'data', 'tinyshakespeare.txt'), 'trained on the shipped data/tinyshakespeare.txt');
+});
+
+t.test('--matmul-precision bf16 trains and is recorded in trainer_state.json', async (t) => {
+  const dir = t.testdir();
+  const write = process.stderr.write;
+  process.stderr.write = () => true; // the progress lines
+  let r;
+  try {
+    r = captureStderr(() => runTrain(['--config', 'tiny', '--out', path.join(dir, 'run'), '--max-iters', '2', '--set', 'eval_iters=1', '--matmul-precision', 'bf16']));
+  } finally {
+    process.stderr.write = write;
+  }
+  t.equal(r.code, 0, r.stderr);
+  const state = JSON.parse(readFileSync(path.join(dir, 'run', 'checkpoint', 'trainer_state.json'), 'utf8')) as { config: Record<string, unknown> };
+  t.equal(state.config['matmul_precision'], 'bf16');
 });
 
 t.test('--arch overrides the config\'s arch; evals and the final line show the unigram baseline', async (t) => {

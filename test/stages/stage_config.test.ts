@@ -21,3 +21,9 @@ t.test('unknown keys, wrong types and bad values are ConfigErrors naming the key
   t.throws(() => rewardConfig({ beta2: 1 }), { message: /beta1 and beta2 must be in \[0, 1\)/ });
   t.throws(() => sftConfig([]), { message: /expected a JSON object/ });
 });
+
+t.test('matmul_precision: fp32 by default, bf16 accepted, anything else a ConfigError', async (t) => {
+  t.equal(sftConfig({}).matmul_precision, 'fp32');
+  t.equal(rewardConfig({ matmul_precision: 'bf16' }).matmul_precision, 'bf16');
+  t.throws(() => sftConfig({ matmul_precision: 'half' }, 'sft.json'), { name: 'ConfigError', code: 'CONFIG_INVALID', message: 'sft.json: matmul_precision must be "fp32" or "bf16", got "half"' });
+});

@@ -9,6 +9,7 @@ import { learningRate } from '../../lib/optim/schedule.js';
 import { pairwiseRankingLoss } from '../../lib/objectives/pairwise_ranking.js';
 import { accumulateLosses, openMetrics, runTrainingLoop, type LoopConfig, type LoopEvent, type TrainingLoop } from '../../lib/stages/training_loop.js';
 import { tensor, zeros } from '../../lib/tensor/tensor.js';
+import { matmulPrecision } from '../../lib/tensor/ops/matmul_precision.js';
 import { expectClose } from '../helpers/compare.js';
 
 const base: LoopConfig = {
@@ -85,4 +86,24 @@ t.test('accumulation: two micro-batches of 3 pairs give the loss and gradient of
   backward(whole);
   expectClose(t, 'loss', [accumulated], whole.f32(), { atol: 1e-7, rtol: 1e-6 });
   expectClose(t, 'gradient', gradAccumulated, r.grad!, { atol: 1e-7, rtol: 1e-6 });
+});
+
+t.test('matmul_precision bf16: every step and evaluation runs in the bf16 scope, which ends with the loop', async (t) => {
+  const p = zeros([1], true);
+  const seen: string[] = [];
+  const spec: TrainingLoop = {
+    config: { ...base, max_iters: 3, eval_interval: 2, checkpoint_interval: 0, matmul_precision: 'bf16' },
+    optimizer: new AdamW([['p', p]], { weightDecay: 0 }), startIter: 0, resumed: false, checkpointDir: null, elapsed: () => 0, metrics: null,
+    accumulate: () => {
+      seen.push(`step ${matmulPrecision()}`);
+      p.grad = Float32Array.of(1);
+      return { loss: 1, tokens: 1 };
+    },
+    evaluate: (iter) => seen.push(`eval ${iter} ${matmulPrecision()}`),
+    checkpoint: () => null,
+    emit: () => {},
+  };
+  t.equal(runTrainingLoop(spec), 3);
+  t.same(seen, ['eval 0 bf16', 'step bf16', 'step bf16', 'eval 2 bf16', 'step bf16', 'eval 3 bf16']);
+  t.equal(matmulPrecision(), 'fp32', 'fp32 again after the loop');
 });

@@ -2,6 +2,7 @@
 export * from './elementwise.js';
 export * from './shape.js';
 export * from './linear.js';
+export * from './matmul_precision.js';
 export * from './norm.js';
 export * from './activation.js';
 export * from './attention.js';

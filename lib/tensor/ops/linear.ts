@@ -1,10 +1,22 @@
 // Matrix products with autograd: linear (x·Wᵀ + b, PyTorch nn.Linear layout,
-// weight [out, in]) and matmul over leading batch dims.
-import { ShapeError } from '../../errors.js';
-import { biasAdd, biasBackward, gemm, gemmBatched } from '../../kernels/index.js';
+// weight [out, in]) and matmul over leading batch dims. linear's three GEMMs
+// run in the scope's matmul precision (matmul_precision.ts).
+import { DeviceError, ShapeError } from '../../errors.js';
+import { biasAdd, biasBackward, gemm, gemmBatched, gemmBf16, type GemmShapeOptions } from '../../kernels/index.js';
 import { needsGrad, record } from '../autograd.js';
 import { zerosLike, type F32Buffer } from '../device.js';
 import { Tensor, sameDevice } from '../tensor.js';
+import { matmulPrecision } from './matmul_precision.js';
+
+type Product = (a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmShapeOptions) => void;
+
+/** The GEMM for the current matmul precision; bf16 takes host (CPU) arrays only. */
+function productFor(x: F32Buffer, w: F32Buffer): Product {
+  if (matmulPrecision() === 'fp32') return gemm;
+  if (!(x instanceof Float32Array && w instanceof Float32Array))
+    throw new DeviceError('DEVICE_UNSUPPORTED', 'linear: matmul precision bf16 runs on CPU tensors only, and these are on CUDA; use fp32 there (gemm with allowTf32 is the CUDA fast path)');
+  return (a, b, c, opts) => gemmBf16(a as Float32Array, b as Float32Array, c as Float32Array, opts);
+}
 
 /** y[..., out] = x[..., in] · weightᵀ + bias; weight is [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
@@ -16,17 +28,19 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const rows = x.rows;
   sameDevice('linear', x, weight, bias);
   const xd = x.f32Buffer('linear'), w = weight.f32Buffer('linear');
+  // Chosen at forward time: the backward products use the same precision.
+  const product = productFor(xd, w);
   const y = zerosLike(xd, rows * outF);
   // y starts as the bias in every row; the GEMM adds x·Wᵀ onto it (beta = 1).
   if (bias) biasAdd(y, bias.f32Buffer('linear'), { rows, cols: outF });
-  gemm(xd, w, y, { m: rows, n: outF, k: inF, transB: true, beta: bias ? 1 : 0 });
+  product(xd, w, y, { m: rows, n: outF, k: inF, transB: true, beta: bias ? 1 : 0 });
   const out = new Tensor(y, [...x.shape.slice(0, -1), outF]);
   if (needsGrad(x, weight, bias))
     record(out, 'linear', bias ? [x, weight, bias] : [x, weight], (g) => {
       const dx = x.requiresGrad || x.gradFn ? zerosLike(g, rows * inF) : null;
-      if (dx) gemm(g, w, dx, { m: rows, n: inF, k: outF });
+      if (dx) product(g, w, dx, { m: rows, n: inF, k: outF });
       const dw = zerosLike(g, outF * inF);
-      gemm(g, xd, dw, { m: outF, n: inF, k: rows, transA: true });
+      product(g, xd, dw, { m: outF, n: inF, k: rows, transA: true });
       const grads: (F32Buffer | null)[] = [dx, dw];
       if (bias) {
         const db = zerosLike(g, outF);

@@ -1,0 +1,409 @@
+// bf16 GEMM: C[m×n] = alpha·op(A)·op(B) + beta·C with op(A) and op(B)
+// rounded to bfloat16 and the products summed in fp32: the matmul of
+// mixed-precision training. Shapes and contract are gemm's (gemm.cpp).
+//
+// Rounding (roundBf16 and the packing): to nearest, ties to even; NaN stays
+// a (quiet) NaN; fp32 denormals become a signed zero. That is what
+// vcvtne2ps2bf16 does (measured on Zen 5: it flushes denormal inputs), so
+// both paths round alike. A product of two bf16 values is exact in fp32;
+// only the sums round.
+//
+// Fast path (AVX512-BF16 while the active ISA is avx512), gemm.cpp's BLIS
+// structure with bf16 panels:
+//   * Packing rounds and absorbs the transposes. A panel of w rows of op(A)
+//     (or columns of op(B)) holds 32-bit words, word (q, r) at dst[q·w + r]
+//     = the bf16 pair (depth 2q in the low half, 2q+1 in the high half) of
+//     vector r: the layout vdpbf16ps multiplies lane by lane. An odd last
+//     depth is paired with zero (0·0 adds nothing).
+//   * Micro-kernel MR×NR (14×32): per depth pair, NR/16 loads of B, MR broadcasts of
+//     A words, MR·NR/16 vdpbf16ps. Each does 32 multiply-adds where an fp32
+//     FMA does 16, so the same port throughput gives twice the FLOPs.
+//   * kKc = 512 depths: a 32-column B micro-panel is 32 KB of bf16, the L1
+//     share fp32's 256 deep panel has.
+//   Tiles come from the shape alone and each task owns its C tile, walking
+//   k blocks in order, so results are bitwise independent of the thread
+//   count (as in gemm.cpp).
+//   There is no decode-shape path: every call packs (rounds) all of op(B),
+//   so for m ≤ 8 gemm, which streams B once, is faster (measured 109 µs vs
+//   45 µs for 1×768·(768×768)ᵀ). This GEMM is for training-sized products.
+//
+// Portable path (no AVX512-BF16, or LMKIT_CPU_ISA / setCpuIsa below avx512):
+// op(A) and op(B) rounded into fp32 copies, multiplied by gemm. Same
+// rounding, fp32 accumulation, another summation order: results agree with
+// the fast path within fp32 summation error. (The hardware also flushes a
+// product or partial sum below 2^-126 to zero, which the portable path does
+// not.)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "cpu/cpu_features.h"
+#include "cpu/thread_pool.h"
+#include "kernels.h"
+
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own undefined
+// vectors (GCC bug 105593), as in gemm.cpp.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace lmkit {
+namespace {
+
+// ---------------------------------------------------------------- rounding
+
+inline uint32_t bitsOf(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+inline float floatOf(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+// x rounded to bf16, widened back to fp32: the scalar twin of vcvtne2ps2bf16.
+inline float roundBf16(float x) {
+  uint32_t u = bitsOf(x);
+  if ((u & 0x7f800000u) == 0) return floatOf(u & 0x80000000u);  // zero or denormal
+  if ((u & 0x7fffffffu) > 0x7f800000u) return floatOf((u | 0x00400000u) & 0xffff0000u);  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // carries into the exponent on overflow: ±inf
+  return floatOf(u & 0xffff0000u);
+}
+
+constexpr int64_t kRoundGrain = int64_t{1} << 16;
+
+// ---------------------------------------------------------------- buffers
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <class T>
+using Buffer = std::unique_ptr<T, FreeDeleter>;
+
+// 64-byte aligned: packed panels are read with aligned vector loads.
+template <class T>
+Buffer<T> allocAligned(int64_t count) {
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return Buffer<T>(static_cast<T*>(p));
+}
+
+// ---------------------------------------------------------------- portable path
+
+void gemmBf16Portable(float* c, const float* a, const float* b, const GemmShape& s) {
+  const int64_t sizeA = s.m * s.k, sizeB = s.k * s.n;
+  Buffer<float> ar = allocAligned<float>(sizeA), br = allocAligned<float>(sizeB);
+  float* ard = ar.get();
+  float* brd = br.get();
+  cpu::parallelRange(sizeA, kRoundGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) ard[i] = roundBf16(a[i]);
+  });
+  cpu::parallelRange(sizeB, kRoundGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) brd[i] = roundBf16(b[i]);
+  });
+  gemm(c, ard, brd, s);
+}
+
+// ---------------------------------------------------------------- packing (AVX512-BF16)
+
+// Depths per packed block (even, so only the last block of k can be odd).
+constexpr int64_t kKc = 512;
+// Panels per packing task when packed across depth (packAcrossDepth).
+constexpr int64_t kPackGroup = 8;
+// Packed A + B words of one super-block (a run of k blocks packed together):
+// 16 MB, so huge products do not double memory use.
+constexpr int64_t kPackBudget = int64_t{4} << 20;
+
+// Packed panels, one buffer per calling thread, kept between calls (see
+// gemm.cpp's Scratch: pool workers only read the caller's).
+class Scratch {
+ public:
+  uint32_t* get(int64_t count) {
+    if (count > capacity_) {
+      buffer_ = allocAligned<uint32_t>(count);
+      capacity_ = count;
+    }
+    return buffer_.get();
+  }
+
+ private:
+  Buffer<uint32_t> buffer_;
+  int64_t capacity_ = 0;
+};
+thread_local Scratch tlsScratch;
+
+inline __mmask16 lowLanes(int64_t count) {
+  return count >= 16 ? __mmask16(0xffff) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1);
+}
+
+// 16×16 transpose of 32-bit lanes: v[i] lane j ↔ v[j] lane i.
+LMKIT_TARGET_AVX512BF16 inline void transposeWords(__m512i v[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  // u[4g + j], 128-bit lane L: element 4L + j of rows 4g .. 4g + 3.
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  // Gather lane L of u[j], u[4 + j], u[8 + j], u[12 + j] into row 4L + j.
+  for (int j = 0; j < 4; ++j) {
+    const __m512i x0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);
+    const __m512i x1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);
+    const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+    const __m512i y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
+    v[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    v[8 + j] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+    v[4 + j] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    v[12 + j] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+  }
+}
+
+// Each of the w vectors is contiguous along depth (op(A) = A, op(B) = Bᵀ):
+// src[r·ld + p]. 32 depths of 16 vectors are rounded into 16 words each,
+// transposed in registers and stored as 16 word groups.
+LMKIT_TARGET_AVX512BF16 void packAlongDepth(uint32_t* dst, const float* src, int64_t ld, int64_t valid,
+                                            int w, int64_t kc) {
+  for (int64_t p = 0; p < kc; p += 32) {
+    const int64_t depths = std::min<int64_t>(32, kc - p);
+    const int64_t pairs = (depths + 1) / 2;
+    const __mmask16 lo = lowLanes(depths), hi = lowLanes(depths - 16);
+    for (int r0 = 0; r0 < w; r0 += 16) {
+      const __mmask16 rmask = lowLanes(w - r0);
+      __m512i v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        if (r0 + i < valid && r0 + i < w) {
+          const float* row = src + (r0 + i) * ld + p;
+          const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, row + 16), _mm512_maskz_loadu_ps(lo, row));
+          v[i] = reinterpret_cast<const __m512i&>(h);
+        } else {
+          v[i] = _mm512_setzero_si512();
+        }
+      }
+      transposeWords(v);
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; ++q)
+        if (q < pairs) _mm512_mask_storeu_epi32(dst + (p / 2 + q) * w + r0, rmask, v[q]);
+    }
+  }
+}
+
+// 16-bit lane order that interleaves [e0..e15 | o0..o15] into e0 o0 e1 o1 ...
+alignas(64) const uint16_t kInterleave[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                              8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+// The w values of one depth are contiguous (op(A) = Aᵀ, op(B) = B):
+// src[p·ld + r]. Two depths are rounded together and interleaved. `panels`
+// adjacent panels (vectors 0 .. panels·w − 1, the first `valid` real) are
+// packed in one pass over the depths, panel g at dst + g·w·pairs: the
+// source rows lie ld apart (often pages), so reading a wide run of each at
+// once saves most of the cache and TLB misses one panel at a time costs.
+LMKIT_TARGET_AVX512BF16 void packAcrossDepth(uint32_t* dst, const float* src, int64_t ld, int64_t valid,
+                                             int w, int64_t panels, int64_t kc) {
+  const __m512i order = _mm512_load_si512(kInterleave);
+  const int64_t pairs = (kc + 1) / 2;
+  for (int64_t q = 0; q < pairs; ++q) {
+    const float* even = src + 2 * q * ld;
+    const bool hasOdd = 2 * q + 1 < kc;
+    for (int64_t g = 0; g < panels; ++g) {
+      uint32_t* to = dst + g * w * pairs + q * w;
+      for (int r0 = 0; r0 < w; r0 += 16) {
+        const int64_t r = g * w + r0;
+        const __mmask16 vmask = lowLanes(valid - r);
+        const __m512 e = _mm512_maskz_loadu_ps(vmask, even + r);
+        const __m512 o = hasOdd ? _mm512_maskz_loadu_ps(vmask, even + ld + r) : _mm512_setzero_ps();
+        const __m512bh h = _mm512_cvtne2ps_pbh(o, e);
+        const __m512i words = _mm512_permutexvar_epi16(order, reinterpret_cast<const __m512i&>(h));
+        _mm512_mask_storeu_epi32(to + r0, lowLanes(w - r0), words);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- micro-kernel
+
+// C tile (rows × cols valid of MR×NR) = alpha·Σ_q dot(ap[q·MR + r], bp[q·NR + j])
+// + beta·C over `pairs` depth pairs. beta = 0 never reads C.
+using MicroKernel = void (*)(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc,
+                             int rows, int cols, float alpha, float beta);
+
+template <int MR, int NV>
+LMKIT_TARGET_AVX512BF16 void microKernelBf16(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c,
+                                             int64_t ldc, int rows, int cols, float alpha, float beta) {
+  __mmask16 mask[NV];
+  __m512 acc[MR][NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) mask[v] = lowLanes(cols - 16 * v);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    // The C tile is needed only at the end; start fetching it now.
+    if (r < rows)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16 * v), _MM_HINT_T0);
+  }
+  for (int64_t q = 0; q < pairs; ++q) {
+    __m512bh bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __m512i words = _mm512_load_si512(bp + 16 * v);
+      bv[v] = reinterpret_cast<const __m512bh&>(words);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512i aw = _mm512_set1_epi32(static_cast<int>(ap[r]));
+      const __m512bh av = reinterpret_cast<const __m512bh&>(aw);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+    }
+    ap += MR;
+    bp += 16 * NV;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r < rows) {
+      float* cr = c + r * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        __m512 out = _mm512_mul_ps(acc[r][v], va);
+        if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), vb, out);
+        _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- blocked driver
+
+struct Blocking {
+  MicroKernel kernel;
+  int mr, nr;
+};
+
+// The register tile: 14×32, 28 accumulators + 2 B vectors + 1 broadcast of
+// the 32 zmm. On Zen 5 (2 threads) it beat 12×32 by ~5% on tokens×768·Wᵀ
+// shapes; 8×48 and 6×64 (fewer broadcasts, more B loads) were slower.
+constexpr Blocking kBlocking{microKernelBf16<14, 2>, 14, 32};
+
+struct Tiling {
+  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
+};
+
+// gemm.cpp's tiling: at most 16 A panels by 8 B panels, narrowed until there
+// are ≥ 16 tiles when the shape allows; from the shape alone.
+Tiling planTiles(const GemmShape& s, const Blocking& bl) {
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+  Tiling t;
+  t.mPanels = ceilDiv(s.m, bl.mr);
+  t.nPanels = ceilDiv(s.n, bl.nr);
+  t.mTiles = ceilDiv(t.mPanels, 16);
+  t.tm = ceilDiv(t.mPanels, t.mTiles);
+  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
+  t.tn = ceilDiv(t.nPanels, nTiles);
+  t.nTiles = ceilDiv(t.nPanels, t.tn);
+  return t;
+}
+
+void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
+  const Tiling t = planTiles(s, bl);
+  const int64_t mPad = t.mPanels * bl.mr, nPad = t.nPanels * bl.nr;
+  // k super-block: whole kKc blocks whose packed words fit the budget.
+  const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, 2 * kPackBudget / (mPad + nPad)) / kKc * kKc);
+  const int64_t depthPairs = (std::min(superK, s.k) + 1) / 2;
+  // A's panels, then B's from the next 64-byte boundary.
+  const int64_t aWords = (mPad * depthPairs + 15) / 16 * 16;
+  const int64_t total = aWords + nPad * depthPairs;
+  Buffer<uint32_t> oneOff;
+  uint32_t* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
+  uint32_t* const apack = scratch;
+  uint32_t* const bpack = scratch + aWords;
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+  const int64_t aTasks = s.transA ? ceilDiv(t.mPanels, kPackGroup) : t.mPanels;
+  const int64_t bTasks = s.transB ? t.nPanels : ceilDiv(t.nPanels, kPackGroup);
+
+  for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
+    const int64_t qk = std::min(superK, s.k - q0);
+    // The block at depth d (relative to q0, a multiple of kKc) holds panel i
+    // at pack + (d/2)·pad + i·(panel width)·pairs. A task packs one panel,
+    // or kPackGroup of them when they are packed across depth.
+    cpu::parallelFor(aTasks + bTasks, [&](int64_t task) {
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d), pairs = (kc + 1) / 2;
+        const int64_t p0 = q0 + d;
+        if (task < aTasks) {
+          const int64_t first = s.transA ? task * kPackGroup : task;
+          const int64_t i0 = first * bl.mr;
+          uint32_t* dst = apack + d / 2 * mPad + i0 * pairs;
+          if (s.transA)
+            packAcrossDepth(dst, a + p0 * s.m + i0, s.m, s.m - i0, bl.mr, std::min(kPackGroup, t.mPanels - first), kc);
+          else
+            packAlongDepth(dst, a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, s.m - i0), bl.mr, kc);
+        } else {
+          const int64_t first = s.transB ? task - aTasks : (task - aTasks) * kPackGroup;
+          const int64_t j0 = first * bl.nr;
+          uint32_t* dst = bpack + d / 2 * nPad + j0 * pairs;
+          if (s.transB)
+            packAlongDepth(dst, b + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, s.n - j0), bl.nr, kc);
+          else
+            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, bl.nr, std::min(kPackGroup, t.nPanels - first), kc);
+        }
+      }
+    });
+    cpu::parallelFor(t.mTiles * t.nTiles, [&](int64_t task) {
+      const int64_t ip0 = (task / t.nTiles) * t.tm, ip1 = std::min(ip0 + t.tm, t.mPanels);
+      const int64_t jp0 = (task % t.nTiles) * t.tn, jp1 = std::min(jp0 + t.tn, t.nPanels);
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t pairs = (std::min(kKc, qk - d) + 1) / 2;
+        const float beta = q0 + d == 0 ? s.beta : 1.0f;
+        const uint32_t* ablock = apack + d / 2 * mPad;
+        const uint32_t* bblock = bpack + d / 2 * nPad;
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
+          for (int64_t ip = ip0; ip < ip1; ++ip) {
+            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
+            bl.kernel(pairs, ablock + ip * bl.mr * pairs, bblock + jp * bl.nr * pairs,
+                      c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+          }
+        }
+      }
+    });
+  }
+}
+
+// beta·C when no product is needed (alpha = 0 or k = 0), as gemm does.
+void scaleOnly(float* c, const GemmShape& s) {
+  cpu::parallelRange(s.m, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float* row = c + i * s.n;
+      if (s.beta == 0.0f) std::memset(row, 0, sizeof(float) * s.n);
+      else if (s.beta != 1.0f)
+        for (int64_t j = 0; j < s.n; ++j) row[j] *= s.beta;
+    }
+  });
+}
+
+}  // namespace
+
+bool gemmBf16Native() { return cpu::activeIsa() == cpu::Isa::Avx512 && cpu::hasAvx512Bf16(); }
+
+void gemmBf16(float* c, const float* a, const float* b, const GemmShape& s) {
+  if (s.m == 0 || s.n == 0) return;
+  if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
+  if (!gemmBf16Native()) return gemmBf16Portable(c, a, b, s);
+  gemmBlockedBf16(c, a, b, s, kBlocking);
+}
+
+}  // namespace lmkit
