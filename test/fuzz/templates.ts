@@ -36,6 +36,7 @@ export function templates(rng: Rng): CallTemplate[] {
   const kv = B * H * tk * D;
   return [
     { name: 'gemm', args: [f(m * k), f(k * n), f(m * n), { m, n, k, transA: true, alpha: 2, beta: 0.5 }] },
+    { name: 'gemmBf16', args: [f(m * k), f(k * n), f(m * n), { m, n, k, transB: true, alpha: -1, beta: 0.5 }] },
     { name: 'gemmBatched', args: [f(batch * m * k), f(k * n), f(batch * m * n), { batch, m, n, k, strideB: 0 }] },
     { name: 'layerNormForward', args: [f(rows * cols), f(cols), f(cols), f(rows * cols), f(rows), f(rows), { rows, cols, eps: 1e-5 }] },
     { name: 'layerNormBackward', args: [f(rows * cols), f(rows * cols), f(cols), f(rows), f(rows), f(rows * cols), f(cols), f(cols), { rows, cols }] },
