@@ -40,6 +40,7 @@
 #include <memory>
 
 #include "cpu/cpu_features.h"
+#include "cpu/gemm_blocking.h"
 #include "cpu/thread_pool.h"
 #include "kernels.h"
 
@@ -111,38 +112,10 @@ constexpr int64_t kKc = 256;
 // under this many floats (16 MB), so huge products do not double memory use.
 constexpr int64_t kPackBudget = int64_t{4} << 20;
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<float, FreeDeleter>;
+using Buffer = cpu::AlignedBuffer<float>;
+using Scratch = cpu::PanelScratch<float>;
+Buffer allocFloats(int64_t count) { return cpu::allocAligned<float>(count); }
 
-// 64-byte aligned floats: packed panels are read with aligned vector loads.
-Buffer allocFloats(int64_t count) {
-  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  return Buffer(static_cast<float*>(p));
-}
-
-// Scratch for packed panels, one per calling thread and kept between calls
-// (a fresh multi-megabyte allocation per call costs page faults every time).
-// A thread runs one product at a time, so its scratch is never shared: the
-// pool's workers only read the caller's. Requests above the budget (huge
-// m + n) are served by a one-off allocation instead of growing the cache.
-class Scratch {
- public:
-  float* get(int64_t count) {
-    if (count > capacity_) {
-      buffer_ = allocFloats(count);
-      capacity_ = count;
-    }
-    return buffer_.get();
-  }
-
- private:
-  Buffer buffer_;
-  int64_t capacity_ = 0;
-};
 thread_local Scratch tlsScratch;
 
 // A panel of `w` rows or columns of a matrix is packed as kc groups of w
@@ -365,26 +338,6 @@ struct Blocking {
 // can read B in place does so. Results are the same either way.
 constexpr int64_t kInPlaceBMaxM = 128;
 
-// Tile sizes from the shape alone (never the thread count): at most 16 A
-// panels by 8 B panels, split evenly, and narrowed until there are ≥ 16 tiles
-// when the shape allows, so 2–3 threads stay balanced on skinny products.
-struct Tiling {
-  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
-};
-
-Tiling planTiles(const GemmShape& s, const Blocking& bl) {
-  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
-  Tiling t;
-  t.mPanels = ceilDiv(s.m, bl.mr);
-  t.nPanels = ceilDiv(s.n, bl.nr);
-  t.mTiles = ceilDiv(t.mPanels, 16);
-  t.tm = ceilDiv(t.mPanels, t.mTiles);
-  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
-  t.tn = ceilDiv(t.nPanels, nTiles);
-  t.nTiles = ceilDiv(t.nPanels, t.tn);
-  return t;
-}
-
 // One B panel (kKc × kNr512 floats) packed inside a product task, when B is
 // packed per task rather than up front (see gemmBlocked). Each pool worker
 // and each caller has its own.
@@ -400,7 +353,7 @@ thread_local Scratch tlsPanel;
 constexpr int64_t kPackBInTaskMaxTileRows = 2;
 
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const Tiling t = planTiles(s, bl);
+  const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr);
   const int64_t mPad = t.mPanels * bl.mr;
   const bool packB = !(bl.kernelInPlace && !s.transB && s.m <= kInPlaceBMaxM);
   const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;

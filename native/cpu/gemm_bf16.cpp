@@ -41,6 +41,7 @@
 #include <memory>
 
 #include "cpu/cpu_features.h"
+#include "cpu/gemm_blocking.h"
 #include "cpu/thread_pool.h"
 #include "kernels.h"
 
@@ -78,20 +79,9 @@ constexpr int64_t kRoundGrain = int64_t{1} << 16;
 
 // ---------------------------------------------------------------- buffers
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 template <class T>
-using Buffer = std::unique_ptr<T, FreeDeleter>;
-
-// 64-byte aligned: packed panels are read with aligned vector loads.
-template <class T>
-Buffer<T> allocAligned(int64_t count) {
-  const size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  return Buffer<T>(static_cast<T*>(p));
-}
+using Buffer = cpu::AlignedBuffer<T>;
+using cpu::allocAligned;
 
 // ---------------------------------------------------------------- portable path
 
@@ -119,22 +109,8 @@ constexpr int64_t kPackGroup = 8;
 // 16 MB, so huge products do not double memory use.
 constexpr int64_t kPackBudget = int64_t{4} << 20;
 
-// Packed panels, one buffer per calling thread, kept between calls (see
-// gemm.cpp's Scratch: pool workers only read the caller's).
-class Scratch {
- public:
-  uint32_t* get(int64_t count) {
-    if (count > capacity_) {
-      buffer_ = allocAligned<uint32_t>(count);
-      capacity_ = count;
-    }
-    return buffer_.get();
-  }
-
- private:
-  Buffer<uint32_t> buffer_;
-  int64_t capacity_ = 0;
-};
+// Packed panels, one buffer per calling thread, kept between calls.
+using Scratch = cpu::PanelScratch<uint32_t>;
 thread_local Scratch tlsScratch;
 
 inline __mmask16 lowLanes(int64_t count) {
@@ -298,27 +274,8 @@ struct Blocking {
 // shapes; 8×48 and 6×64 (fewer broadcasts, more B loads) were slower.
 constexpr Blocking kBlocking{microKernelBf16<14, 2>, 14, 32};
 
-struct Tiling {
-  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
-};
-
-// gemm.cpp's tiling: at most 16 A panels by 8 B panels, narrowed until there
-// are ≥ 16 tiles when the shape allows; from the shape alone.
-Tiling planTiles(const GemmShape& s, const Blocking& bl) {
-  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
-  Tiling t;
-  t.mPanels = ceilDiv(s.m, bl.mr);
-  t.nPanels = ceilDiv(s.n, bl.nr);
-  t.mTiles = ceilDiv(t.mPanels, 16);
-  t.tm = ceilDiv(t.mPanels, t.mTiles);
-  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
-  t.tn = ceilDiv(t.nPanels, nTiles);
-  t.nTiles = ceilDiv(t.nPanels, t.tn);
-  return t;
-}
-
 void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const Tiling t = planTiles(s, bl);
+  const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr);
   const int64_t mPad = t.mPanels * bl.mr, nPad = t.nPanels * bl.nr;
   // k super-block: whole kKc blocks whose packed words fit the budget.
   const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, 2 * kPackBudget / (mPad + nPad)) / kKc * kKc);

@@ -1,0 +1,75 @@
+// What the packed GEMMs (gemm.cpp fp32, gemm_bf16.cpp) share: 64-byte
+// aligned buffers, the per-thread scratch their packed panels live in, and
+// the tiling of C into product tasks.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "kernels.h"
+
+namespace lmkit {
+namespace cpu {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <class T>
+using AlignedBuffer = std::unique_ptr<T, FreeDeleter>;
+
+// 64-byte aligned: packed panels are read with aligned vector loads.
+template <class T>
+AlignedBuffer<T> allocAligned(int64_t count) {
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return AlignedBuffer<T>(static_cast<T*>(p));
+}
+
+// Scratch for packed panels, one per calling thread and kept between calls
+// (a fresh multi-megabyte allocation per call costs page faults every time).
+// A thread runs one product at a time, so its scratch is never shared: the
+// pool's workers only read the caller's. Requests above a GEMM's budget (huge
+// m + n) are served by a one-off allocation instead of growing the cache.
+template <class T>
+class PanelScratch {
+ public:
+  T* get(int64_t count) {
+    if (count > capacity_) {
+      buffer_ = allocAligned<T>(count);
+      capacity_ = count;
+    }
+    return buffer_.get();
+  }
+
+ private:
+  AlignedBuffer<T> buffer_;
+  int64_t capacity_ = 0;
+};
+
+// Tile sizes from the shape alone (never the thread count): at most 16 A
+// panels (mr rows each) by 8 B panels (nr columns), split evenly, and
+// narrowed until there are ≥ 16 tiles when the shape allows, so 2–3 threads
+// stay balanced on skinny products.
+struct GemmTiling {
+  int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
+};
+
+inline GemmTiling planGemmTiles(const GemmShape& s, int mr, int nr) {
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+  GemmTiling t;
+  t.mPanels = ceilDiv(s.m, mr);
+  t.nPanels = ceilDiv(s.n, nr);
+  t.mTiles = ceilDiv(t.mPanels, 16);
+  t.tm = ceilDiv(t.mPanels, t.mTiles);
+  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
+  t.tn = ceilDiv(t.nPanels, nTiles);
+  t.nTiles = ceilDiv(t.nPanels, t.tn);
+  return t;
+}
+
+}  // namespace cpu
+}  // namespace lmkit
