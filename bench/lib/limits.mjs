@@ -1,13 +1,14 @@
 // The physical limits each row is compared with, measured in the same run:
 // peak FMA throughput (bench/limits/peak_fma.c) for compute-bound kernels and
-// STREAM triad bandwidth (bench/limits/stream_triad.c) for memory-bound ones.
+// STREAM triad bandwidth (bench/limits/stream_triad.c) for memory-bound ones,
+// and, where the CPU has AVX512-BF16, the bf16 dot-product peak for bf16 GEMM.
 import path from 'node:path';
 
 import { compile, runJson } from './toolchain.mjs';
 
 /**
  * @param {{root: string, threads: number[], log: (line: string) => void}} ctx
- * @returns {{peakFma: any, stream: any}} each either the program's JSON or {error}
+ * @returns {{peakFma: any, peakBf16: any, stream: any}} each either the program's JSON or {error}
  */
 export function measureLimits({ root, threads, log }) {
   const src = path.join(root, 'bench', 'limits');
@@ -26,8 +27,9 @@ export function measureLimits({ root, threads, log }) {
   // peak_fma picks its ISA at run time with target attributes, so it is built
   // without -march; the triad loop is plain C that -march=native vectorizes.
   const peakFma = run('peak_fma', ['-O2'], counts);
+  const peakBf16 = run('peak_fma', ['-O2'], ['--bf16', ...counts]);
   const stream = run('stream_triad', ['-O3', '-march=native'], ['--mb', '64', ...counts]);
-  return { peakFma, stream };
+  return { peakFma, peakBf16, stream };
 }
 
 /**
@@ -50,18 +52,18 @@ export function mergeLimits(runs) {
       samples: ok.map((m) => m.results),
     };
   };
-  return { peakFma: merge('peakFma', 'gflops'), stream: merge('stream', 'gbs') };
+  return { peakFma: merge('peakFma', 'gflops'), peakBf16: merge('peakBf16', 'gflops'), stream: merge('stream', 'gbs') };
 }
 
 /**
  * The limit for one thread count: {value, unit, name} or null.
- * @param {any} limits @param {'fma' | 'stream'} kind @param {number} threads
+ * @param {any} limits @param {'fma' | 'bf16' | 'stream'} kind @param {number} threads
  */
 export function limitFor(limits, kind, threads) {
-  const source = kind === 'fma' ? limits?.peakFma : limits?.stream;
+  const source = { fma: limits?.peakFma, bf16: limits?.peakBf16, stream: limits?.stream }[kind];
   const hit = source?.results?.find((r) => r.threads === threads);
   if (!hit) return null;
-  return kind === 'fma'
-    ? { name: `peak FMA ${source.isa} ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' }
-    : { name: `STREAM triad ${threads}T`, value: hit.gbs, unit: 'GB/s' };
+  if (kind === 'fma') return { name: `peak FMA ${source.isa} ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' };
+  if (kind === 'bf16') return { name: `peak bf16 dot ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' };
+  return { name: `STREAM triad ${threads}T`, value: hit.gbs, unit: 'GB/s' };
 }

@@ -59,6 +59,7 @@ export interface BenchReport {
   };
   limits: {
     peakFma?: { isa?: string; results?: { threads: number; gflops: number }[]; error?: string };
+    peakBf16?: { isa?: string; results?: { threads: number; gflops: number }[]; error?: string };
     stream?: { results?: { threads: number; gbs: number }[]; error?: string };
   };
   peers: Record<string, { status: string; version?: string | null; install?: string; error?: string }>;

@@ -128,6 +128,8 @@ export function renderReport(report) {
   const limitLines = [];
   for (const r of report.limits?.peakFma?.results ?? [])
     limitLines.push(`peak FMA (${report.limits.peakFma.isa}) ${r.threads}T: ${r.gflops.toFixed(0)} GFLOP/s`);
+  for (const r of report.limits?.peakBf16?.results ?? [])
+    limitLines.push(`peak bf16 dot (vdpbf16ps) ${r.threads}T: ${r.gflops.toFixed(0)} GFLOP/s`);
   for (const r of report.limits?.stream?.results ?? [])
     limitLines.push(`STREAM triad ${r.threads}T: ${r.gbs.toFixed(1)} GB/s`);
   if (report.limits?.peakFma?.error) limitLines.push(`peak FMA: ${report.limits.peakFma.error}`);

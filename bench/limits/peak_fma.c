@@ -6,9 +6,12 @@
 // 2 FMA ports need at least 2*4 = 8 chains in flight; 16 leaves margin for
 // 5-cycle parts. FLOPs counted: 2 per lane per FMA.
 //
-// Usage: peak_fma [threads...]          (default: 1 2)
+// Usage: peak_fma [--bf16] [threads...]          (default: 1 2)
 // Prints one JSON line: {"bench":"peak_fma","isa":...,"results":[{threads,gflops,seconds}]}
 // The ISA is picked at run time (AVX-512 > AVX2+FMA); PEAK_FMA_ISA=avx2 forces AVX2.
+// --bf16 measures AVX512-BF16's dot product instead (vdpbf16ps: 32 bf16
+// products summed into 16 fp32 lanes, 4 FLOPs per lane), the ceiling of a
+// bf16 GEMM, which the fp32 FMA peak is not.
 #define _GNU_SOURCE
 #include <immintrin.h>
 #include <pthread.h>
@@ -87,7 +90,38 @@ __attribute__((target("avx2,fma"))) static float chainsAvx2(long iters, float se
   return s;
 }
 
+// vdpbf16ps chains: acc += a·b over pairs of bf16; the tiny products keep the
+// sums far from overflow for any run length.
+__attribute__((target("avx512f,avx512bf16"))) static float chainsBf16(long iters, float seed) {
+  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-4f), _mm512_set1_ps(1e-4f));
+  const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-4f), _mm512_set1_ps(1e-4f));
+  __m512 acc[ACC];
+  for (int r = 0; r < ACC; ++r) acc[r] = _mm512_set1_ps(seed + (float)r);
+  for (long i = 0; i < iters; ++i) {
+    acc[0] = _mm512_dpbf16_ps(acc[0], a, b);
+    acc[1] = _mm512_dpbf16_ps(acc[1], a, b);
+    acc[2] = _mm512_dpbf16_ps(acc[2], a, b);
+    acc[3] = _mm512_dpbf16_ps(acc[3], a, b);
+    acc[4] = _mm512_dpbf16_ps(acc[4], a, b);
+    acc[5] = _mm512_dpbf16_ps(acc[5], a, b);
+    acc[6] = _mm512_dpbf16_ps(acc[6], a, b);
+    acc[7] = _mm512_dpbf16_ps(acc[7], a, b);
+    acc[8] = _mm512_dpbf16_ps(acc[8], a, b);
+    acc[9] = _mm512_dpbf16_ps(acc[9], a, b);
+    acc[10] = _mm512_dpbf16_ps(acc[10], a, b);
+    acc[11] = _mm512_dpbf16_ps(acc[11], a, b);
+    acc[12] = _mm512_dpbf16_ps(acc[12], a, b);
+    acc[13] = _mm512_dpbf16_ps(acc[13], a, b);
+    acc[14] = _mm512_dpbf16_ps(acc[14], a, b);
+    acc[15] = _mm512_dpbf16_ps(acc[15], a, b);
+  }
+  __m512 sum = acc[0];
+  for (int r = 1; r < ACC; ++r) sum = _mm512_add_ps(sum, acc[r]);
+  return _mm512_reduce_add_ps(sum);
+}
+
 static int useAvx512;
+static int useBf16;
 static volatile float sink;
 
 typedef struct {
@@ -97,7 +131,9 @@ typedef struct {
 
 static void* worker(void* arg) {
   const Job* job = (const Job*)arg;
-  sink = useAvx512 ? chainsAvx512(job->iters, job->seed) : chainsAvx2(job->iters, job->seed);
+  sink = useBf16      ? chainsBf16(job->iters, job->seed)
+         : useAvx512 ? chainsAvx512(job->iters, job->seed)
+                     : chainsAvx2(job->iters, job->seed);
   return NULL;
 }
 
@@ -124,13 +160,24 @@ int main(int argc, char** argv) {
     printf("{\"bench\":\"peak_fma\",\"error\":\"CPU has neither AVX-512 nor AVX2+FMA\"}\n");
     return 1;
   }
+  int firstCount = 1;
+  if (argc > 1 && strcmp(argv[1], "--bf16") == 0) {
+    if (!__builtin_cpu_supports("avx512bf16")) {
+      printf("{\"bench\":\"peak_fma\",\"error\":\"CPU has no AVX512-BF16\"}\n");
+      return 1;
+    }
+    useBf16 = 1;
+    firstCount = 2;
+  }
   useAvx512 = hasAvx512 && !(force && strcmp(force, "avx2") == 0);
   const int lanes = useAvx512 ? 16 : 8;
   const int chains = useAvx512 ? ACC : ACC2;
+  // FLOPs per lane per instruction: an FMA is 2, a bf16 pair dot product 4.
+  const int flopsPerLane = useBf16 ? 4 : 2;
 
   int threadCounts[64];
   int nCounts = 0;
-  for (int i = 1; i < argc && nCounts < 64; ++i) {
+  for (int i = firstCount; i < argc && nCounts < 64; ++i) {
     const int t = atoi(argv[i]);
     if (t < 1 || t > 256) {
       fprintf(stderr, "peak_fma: thread count must be 1..256, got '%s'\n", argv[i]);
@@ -157,7 +204,7 @@ int main(int argc, char** argv) {
   }
 
   printf("{\"bench\":\"peak_fma\",\"isa\":\"%s\",\"vector_bits\":%d,\"chains\":%d,\"results\":[",
-         useAvx512 ? "avx512" : "avx2", lanes * 32, chains);
+         useBf16 ? "avx512bf16" : useAvx512 ? "avx512" : "avx2", lanes * 32, chains);
   for (int c = 0; c < nCounts; ++c) {
     const int threads = threadCounts[c];
     double best = 1e30;
@@ -165,7 +212,7 @@ int main(int argc, char** argv) {
       const double s = runOnce(threads, iters);
       if (s < best) best = s;
     }
-    const double flops = 2.0 * lanes * chains * (double)iters * threads;
+    const double flops = (double)flopsPerLane * lanes * chains * (double)iters * threads;
     printf("%s{\"threads\":%d,\"gflops\":%.2f,\"seconds\":%.6f}", c ? "," : "", threads,
            flops / best * 1e-9, best);
   }

@@ -17,7 +17,6 @@ shorter than 1 ms are grouped so a sample lasts >= 1 ms, and the median and
 minimum time per call over the samples are reported.
 """
 import json
-import resource
 import math
 import statistics
 import sys
@@ -165,22 +164,39 @@ BUILDERS = {
 }
 
 
-def current_rss_kib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 1024.0
+def status_kib(field):
+    """A kB field of /proc/self/status (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field} line (Linux only)")
+
+
+def reset_peak_rss():
+    """Resets VmHWM to VmRSS (Linux >= 4.0); where refused, the peak also
+    counts the set-up before the baseline and reads high."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def peak_growth_mib(case):
     """Peak RSS two calls add over the resident size with the inputs built,
-    in a process that ran nothing else: the high-water mark (ru_maxrss, KiB
-    on Linux) after the calls minus the current RSS before them. Outputs and
-    gradients are allocated by the calls, so they count (lmkit's side counts
-    its preallocated outputs the same way)."""
+    in a process that ran nothing else: this address space's high-water mark
+    (VmHWM, reset at the baseline) after the calls minus the RSS before them.
+    Not ru_maxrss: Linux carries it across exec, so it would read the size of
+    the bench process that spawned this one. Outputs and gradients are
+    allocated by the calls, so they count (lmkit's side counts its
+    preallocated outputs the same way)."""
     fn = BUILDERS[case["kind"]](case)
-    before = current_rss_kib()
+    reset_peak_rss()
+    before = status_kib("VmRSS")
     fn()
     fn()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = status_kib("VmHWM")
     return (after - before) / 1024.0
 
 

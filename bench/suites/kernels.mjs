@@ -351,7 +351,7 @@ export async function run({ lmkit, root, options, log }) {
     const peer = fp32Run.timing
       ? okSide(fp32Run.timing, work, { name: 'lmkit fp32' })
       : { ...fp32Run, name: 'lmkit fp32' };
-    const row = { kernel: c.kernel, shape: c.shape, work, ours, peer, bar: c.bar, limitKind: 'fma', threads };
+    const row = { kernel: c.kernel, shape: c.shape, work, ours, peer, bar: c.bar, limitKind: 'bf16', threads };
     log(progressLine(makeRow(row)));
     rows.push(row);
   }
@@ -418,7 +418,7 @@ export async function run({ lmkit, root, options, log }) {
   );
   if (overPeak.length)
     notes.push(
-      `above 100% of peak FMA (${overPeak.map((r) => `${r.kernel} ${r.shape}`).join('; ')}): the peak was measured ` +
+      `above 100% of the peak (${overPeak.map((r) => `${r.kernel} ${r.shape}`).join('; ')}): the peak was measured ` +
         'while other work held the cores, so it reads low; rerun on an idle machine for trustworthy fractions',
     );
 

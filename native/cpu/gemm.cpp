@@ -133,6 +133,39 @@ void packCopy(float* dst, const float* src, int64_t ld, int64_t valid, int w, in
   }
 }
 
+// packCopy with vector loads and stores, 16 values at a time. Whole-vector
+// loads where the panel is full (masked loads are slow on Zen 4/5), and the
+// source row kPackPrefetchRows depths ahead is fetched by hand: rows lie ld
+// floats apart, often a page or more, beyond the hardware prefetcher.
+constexpr int64_t kPackPrefetchRows = 8;
+
+LMKIT_TARGET_AVX512 void packCopyAvx512(float* dst, const float* src, int64_t ld, int64_t valid, int w,
+                                        int64_t kc) {
+  if (valid == 32 && w == 32) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* from = src + p * ld;
+      if (p + kPackPrefetchRows < kc) {
+        _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld + 16), _MM_HINT_T0);
+      }
+      _mm512_store_ps(dst + p * 32, _mm512_loadu_ps(from));
+      _mm512_store_ps(dst + p * 32 + 16, _mm512_loadu_ps(from + 16));
+    }
+    return;
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* from = src + p * ld;
+    if (p + kPackPrefetchRows < kc) _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld), _MM_HINT_T0);
+    for (int r0 = 0; r0 < w; r0 += 16) {
+      const int64_t present = std::clamp<int64_t>(valid - r0, 0, 16);
+      const int width = std::min(16, w - r0);
+      const __mmask16 load = present == 16 ? __mmask16(0xffff) : __mmask16((1u << present) - 1);
+      const __mmask16 store = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
+      _mm512_mask_storeu_ps(dst + p * w + r0, store, _mm512_maskz_loadu_ps(load, from + r0));
+    }
+  }
+}
+
 // packTranspose: each of the w vectors is contiguous along depth
 // (op(A) = A, op(B) = Bᵀ): src[r·ld + p].
 void packTransposeScalar(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
@@ -170,15 +203,36 @@ LMKIT_TARGET_AVX512 inline void transpose16x16(__m512 v[16]) {
 
 // packTranspose in 16×16 blocks: 16 depths of up to 16 vectors are loaded,
 // transposed in registers and stored as 16 groups (masked to the panel width).
+// One group of 16 source rows at a time, walked along depth, each row's line
+// kPackPrefetchDepth floats ahead fetched by hand: the source rows are ld
+// apart and 16 streams at once outrun the hardware prefetcher (on Zen 4,
+// loads waiting on memory were half of a 64×768·(3072×768)ᵀ product).
+constexpr int64_t kPackPrefetchDepth = 64;
+
 LMKIT_TARGET_AVX512 void packTransposeAvx512(float* dst, const float* src, int64_t ld, int64_t valid, int w,
                                              int64_t kc) {
-  for (int64_t p = 0; p < kc; p += 16) {
-    const int64_t depths = std::min<int64_t>(16, kc - p);
-    const __mmask16 pmask = depths == 16 ? __mmask16(0xffff) : __mmask16((1u << depths) - 1);
-    for (int r0 = 0; r0 < w; r0 += 16) {
-      const int width = std::min(16, w - r0);
-      const __mmask16 rmask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
+  for (int r0 = 0; r0 < w; r0 += 16) {
+    const int width = std::min(16, w - r0);
+    const __mmask16 rmask = width == 16 ? __mmask16(0xffff) : __mmask16((1u << width) - 1);
+    const bool fullRows = width == 16 && r0 + 16 <= valid;
+    for (int64_t p = 0; p < kc; p += 16) {
+      const int64_t depths = std::min<int64_t>(16, kc - p);
       __m512 v[16];
+      if (fullRows && depths == 16) {
+        // The common, full block: whole-vector loads and stores.
+        const bool fetch = p + kPackPrefetchDepth < kc;
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) {
+          const float* row = src + (r0 + i) * ld + p;
+          if (fetch) _mm_prefetch(reinterpret_cast<const char*>(row + kPackPrefetchDepth), _MM_HINT_T0);
+          v[i] = _mm512_loadu_ps(row);
+        }
+        transpose16x16(v);
+#pragma GCC unroll 16
+        for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dst + (p + q) * w + r0, v[q]);
+        continue;
+      }
+      const __mmask16 pmask = depths == 16 ? __mmask16(0xffff) : __mmask16((1u << depths) - 1);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; ++i)
         v[i] = r0 + i < valid && i < width ? _mm512_maskz_loadu_ps(pmask, src + (r0 + i) * ld + p)
@@ -215,11 +269,16 @@ constexpr int kNr512 = 16 * kNv512;
 // hardware prefetcher's reach; fetch kPrefetchRows ahead by hand.
 constexpr int64_t kPrefetchRows = 8;
 
-template <bool kInPlace, bool kFullLoads>
+// kRows: the rows of the (kMr512-wide) packed A panel computed. The last
+// panel of m = 64 holds 4 rows: a 4-row kernel skips the 8 rows of zero
+// padding (11% of a 64-token product's FMAs). Each computed element sees the
+// same FMAs in the same order either way.
+template <bool kInPlace, bool kFullLoads, int kRows = kMr512>
 LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const float* bp, int64_t ldb,
                                            float* c, int64_t ldc, int rows, int cols, float alpha,
                                            float beta) {
-  constexpr int MR = kMr512;
+  static_assert(kRows >= 1 && kRows <= kMr512, "kRows is at most the panel width");
+  constexpr int MR = kRows;
   constexpr int NV = kNv512;
   // Column masks, for B loads (a packed panel's padding reads as zeros either
   // way) and for C.
@@ -258,7 +317,7 @@ LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const fl
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
     }
-    ap += MR;
+    ap += kMr512;
     bp += ldb;
   }
   const __m512 va = _mm512_set1_ps(alpha);
@@ -325,18 +384,45 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
 
 // ---------------------------------------------------------------- blocked driver
 
+// One micro-kernel in three heights, for the last A panel of m: at most 4,
+// at most 8, or all mr rows.
+struct KernelHeights {
+  MicroKernel upTo4, upTo8, full;
+  MicroKernel forRows(int rows) const { return rows <= 4 ? upTo4 : rows <= 8 ? upTo8 : full; }
+  explicit operator bool() const { return full != nullptr; }
+};
+
+template <bool kInPlace, bool kFullLoads>
+constexpr KernelHeights avx512Heights() {
+  return {microKernelAvx512<kInPlace, kFullLoads, 4>, microKernelAvx512<kInPlace, kFullLoads, 8>,
+          microKernelAvx512<kInPlace, kFullLoads>};
+}
+
 struct Blocking {
-  MicroKernel kernel;
-  MicroKernel kernelInPlace;      // reads op(B) = B in place, full-width tiles; null if unsupported
-  MicroKernel kernelInPlaceEdge;  // the same for the last, narrower tile (masked loads)
+  KernelHeights kernel;
+  KernelHeights kernelInPlace;      // reads op(B) = B in place, full-width tiles; null if unsupported
+  KernelHeights kernelInPlaceEdge;  // the same for the last, narrower tile (masked loads)
   int mr, nr;
+  PackFn packCopy;
   PackFn packTranspose;
 };
 
 // With few A panels to reuse it, packing B costs as much as the product
-// (tokens×768 · 768×3072 at 64 tokens): up to this many rows, a kernel that
-// can read B in place does so. Results are the same either way.
+// (tokens×768 · 768×3072 at 64 tokens), so a kernel that can read B in place
+// does so: always up to kInPlaceBAlwaysM rows, and up to kInPlaceBMaxM rows
+// when k ≤ kInPlaceBMaxK. Deeper products pack: B's rows, n floats apart,
+// fall into a few L1 sets (n·4 bytes a multiple of 1 KB), so an in-place
+// tile is read from L2 by every A panel, which a deep walk does not repay
+// (Zen 4, 64×768·(3072×768): packing 1.2× faster). Results are the same
+// either way.
+constexpr int64_t kInPlaceBAlwaysM = 32;
 constexpr int64_t kInPlaceBMaxM = 128;
+constexpr int64_t kInPlaceBMaxK = 1024;
+
+bool readsBInPlace(const GemmShape& s, const Blocking& bl) {
+  if (!bl.kernelInPlace || s.transB) return false;
+  return s.m <= kInPlaceBAlwaysM || (s.m <= kInPlaceBMaxM && s.k <= kInPlaceBMaxK);
+}
 
 // One B panel (kKc × kNr512 floats) packed inside a product task, when B is
 // packed per task rather than up front (see gemmBlocked). Each pool worker
@@ -355,7 +441,7 @@ constexpr int64_t kPackBInTaskMaxTileRows = 2;
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
   const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr);
   const int64_t mPad = t.mPanels * bl.mr;
-  const bool packB = !(bl.kernelInPlace && !s.transB && s.m <= kInPlaceBMaxM);
+  const bool packB = !readsBInPlace(s, bl);
   const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;
   const bool packBUpFront = packB && !packBInTask;
   const int64_t nPad = packBUpFront ? t.nPanels * bl.nr : 0;
@@ -376,7 +462,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
   auto packBPanel = [&](float* dst, int64_t j0, int64_t p0, int64_t kc) {
     const int64_t cols = std::min<int64_t>(bl.nr, s.n - j0);
     if (s.transB) bl.packTranspose(dst, b + j0 * s.k + p0, s.k, cols, bl.nr, kc);
-    else packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
+    else bl.packCopy(dst, b + p0 * s.n + j0, s.n, cols, bl.nr, kc);
   };
 
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
@@ -391,7 +477,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           const int64_t i0 = task * bl.mr;
           float* dst = apack + d * mPad + i0 * kc;
           const int64_t rows = std::min<int64_t>(bl.mr, s.m - i0);
-          if (s.transA) packCopy(dst, a + p0 * s.m + i0, s.m, rows, bl.mr, kc);
+          if (s.transA) bl.packCopy(dst, a + p0 * s.m + i0, s.m, rows, bl.mr, kc);
           else bl.packTranspose(dst, a + i0 * s.k + p0, s.k, rows, bl.mr, kc);
         } else {
           const int64_t j0 = (task - t.mPanels) * bl.nr;
@@ -411,7 +497,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
           const float* bpanel;
           int64_t ldb = bl.nr;
-          MicroKernel kernel = bl.kernel;
+          const KernelHeights* kernel = &bl.kernel;
           if (packBInTask) {
             packBPanel(panel, jp * bl.nr, q0 + d, kc);
             bpanel = panel;
@@ -420,12 +506,12 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           } else {
             bpanel = b + (q0 + d) * s.n + jp * bl.nr;
             ldb = s.n;
-            kernel = cols == bl.nr ? bl.kernelInPlace : bl.kernelInPlaceEdge;
+            kernel = cols == bl.nr ? &bl.kernelInPlace : &bl.kernelInPlaceEdge;
           }
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
-            kernel(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr, s.n,
-                   rows, cols, s.alpha, beta);
+            kernel->forRows(rows)(kc, ablock + ip * bl.mr * kc, bpanel, ldb, c + ip * bl.mr * s.n + jp * bl.nr,
+                                  s.n, rows, cols, s.alpha, beta);
           }
         }
       }
@@ -591,10 +677,13 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
     if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
-    return gemmBlocked(c, a, b, s, Blocking{microKernelAvx512<false, true>, microKernelAvx512<true, true>,
-                                                microKernelAvx512<true, false>, kMr512, kNr512, packTransposeAvx512});
+    return gemmBlocked(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
+                                                avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,
+                                                packTransposeAvx512});
   }
-  gemmBlocked(c, a, b, s, Blocking{microKernelAvx2, nullptr, nullptr, kMr256, kNr256, packTransposeScalar});
+  gemmBlocked(c, a, b, s,
+              Blocking{{microKernelAvx2, microKernelAvx2, microKernelAvx2}, {}, {}, kMr256, kNr256, packCopy,
+                       packTransposeScalar});
 }
 
 }  // namespace

@@ -155,12 +155,14 @@ t.test('gemm results do not depend on the thread count (bitwise)', async (t) => 
 });
 
 t.test('gemm matches the float64 reference across block edges, all transposes', async (t) => {
-  // m: micro-tile ±1 (12, 6), C-tile rows ±1 (192, 96); n: 16/32 ±1, C-tile
-  // columns ±1 (256, 128); k: 1, the k block (256) ±1, two blocks + 1.
+  // m: micro-tile ±1 (12, 6), C-tile rows ±1 (192, 96), last panels of 1–4,
+  // 5–8 and 9–11 rows (the shorter kernels); n: 16/32 ±1, C-tile columns ±1
+  // (256, 128); k: 1, the k block (256) ±1, two blocks + 1.
   const shapes: Array<[number, number, number]> = [
     [9, 33, 257], [13, 31, 1], [25, 65, 255], [47, 17, 256], [193, 47, 31],
     [97, 257, 33], [65, 129, 300], [13, 257, 513], [200, 33, 520], [11, 1, 40],
-    [128, 40, 70], [129, 40, 70], // B read in place up to m = 128, packed above
+    [128, 40, 70], [129, 40, 70], // B read in place up to m = 128 (k ≤ 1024), packed above
+    [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
