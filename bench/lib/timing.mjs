@@ -48,6 +48,23 @@ export function plannedReps(sampleMs, { budgetMs = 500, minReps = 5, maxReps = 1
   return Math.max(1, Math.min(reps, Math.floor((4 * budgetMs) / sampleMs)));
 }
 
+/**
+ * One timing from rounds of the same measurement taken alternately with a
+ * peer's: the median of the round medians, the minimum of the minima. A
+ * burst of load from elsewhere then lands in one round of each side instead
+ * of in all of one side's samples.
+ * @param {{medianMs: number, minMs: number, reps: number, inner: number}[]} rounds
+ */
+export function combineRounds(rounds) {
+  return {
+    medianMs: median(rounds.map((r) => r.medianMs)),
+    minMs: Math.min(...rounds.map((r) => r.minMs)),
+    reps: rounds.reduce((sum, r) => sum + r.reps, 0),
+    inner: rounds[0].inner,
+    rounds: rounds.length,
+  };
+}
+
 /** @param {number[]} values */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
