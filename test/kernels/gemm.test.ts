@@ -155,7 +155,8 @@ t.test('gemm results do not depend on the thread count (bitwise)', async (t) => 
 });
 
 t.test('gemm matches the float64 reference across block edges, all transposes', async (t) => {
-  // m: micro-tile ±1 (12, 6), C-tile rows ±1 (192, 96), last panels of 1–4,
+  // m: micro-tile ±1 (12, 6), C-tile rows ±1 (288, 144), 2 and 3 tile rows
+  // (B packed in each task, then up front: 289, 577), last panels of 1–4,
   // 5–8 and 9–11 rows (the shorter kernels); n: 16/32 ±1, C-tile columns ±1
   // (256, 128); k: 1, the k block (256) ±1, two blocks + 1.
   const shapes: Array<[number, number, number]> = [
@@ -163,6 +164,7 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
     [97, 257, 33], [65, 129, 300], [13, 257, 513], [200, 33, 520], [11, 1, 40],
     [128, 40, 70], [129, 40, 70], // B read in place up to m = 128 (k ≤ 1024), packed above
     [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above
+    [287, 33, 40], [289, 40, 70], [577, 33, 40],
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
@@ -270,6 +272,7 @@ t.test('every ISA path gives bitwise the same result for 1, 2 and 3 threads', as
         { m: 8, n: 300, k: 200, transB: true },
         { m: 257, n: 129, k: 300, transA: true, beta: 0.5 },
         { m: 100, n: 700, k: 40, transB: true },
+        { m: 600, n: 100, k: 300, transB: true },
         { m: 9, n: 70, k: 60, batch: 5 },
       ];
       for (const o of cases) {
