@@ -70,6 +70,6 @@ export interface BenchReport {
 
 export function formatMs(ms: number | null | undefined): string;
 export function formatRate(rate: { value: number; unit: string } | null | undefined): string;
-export function formatRatio(x: number | null | undefined): string;
+export function formatRatio(x: number | null | undefined, threshold?: number): string;
 export function renderTable(rows: BenchRow[]): string;
 export function renderReport(report: BenchReport): string;

@@ -17,14 +17,26 @@ export function formatRate(rate) {
   return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${rate.unit}`;
 }
 
-/** @param {number | null | undefined} x */
-export function formatRatio(x) {
-  return x == null || !Number.isFinite(x) ? '—' : `${x.toFixed(2)}×`;
+/**
+ * Two decimals, or three when two would round onto the bar's threshold
+ * (0.996 against ≥ 1.0 must not read as a failing "1.00×").
+ * @param {number | null | undefined} x @param {number} [threshold]
+ */
+export function formatRatio(x, threshold) {
+  if (x == null || !Number.isFinite(x)) return '—';
+  const digits = threshold != null && x !== threshold && x.toFixed(2) === threshold.toFixed(2) ? 3 : 2;
+  return `${x.toFixed(digits)}×`;
 }
 
-/** @param {number | null | undefined} x fraction of the limit */
-function formatPct(x) {
-  return x == null || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(0)}%`;
+/**
+ * Whole percent, or one decimal where that would round onto the bar's
+ * threshold (84.6% against ≥ 85% must not read as a failing "85%").
+ * @param {number | null | undefined} x fraction of the limit @param {number} [threshold]
+ */
+function formatPct(x, threshold) {
+  if (x == null || !Number.isFinite(x)) return '—';
+  const digits = threshold != null && x !== threshold && (100 * x).toFixed(0) === (100 * threshold).toFixed(0) ? 1 : 0;
+  return `${(100 * x).toFixed(digits)}%`;
 }
 
 /** The "ours" or "peer" cells: [time, rate]. */
@@ -65,7 +77,7 @@ export function renderTable(rows) {
     const [oursMs, oursRate] = sideCells(row.ours);
     const [peerMs, peerRate] = sideCells(row.peer);
     const limit = row.limit
-      ? `${formatPct(row.limit.oursFraction)} / ${formatPct(row.limit.peerFraction)} of ${row.limit.name}`
+      ? `${formatPct(row.limit.oursFraction, row.limitBar?.min)} / ${formatPct(row.limit.peerFraction, row.limitBar?.min)} of ${row.limit.name}`
       : '—';
     const cells = [
       row.kernel,
@@ -75,7 +87,7 @@ export function renderTable(rows) {
       row.peer?.name ?? '—',
       peerMs,
       peerRate,
-      formatRatio(row.speedup),
+      formatRatio(row.speedup, row.bar?.min),
       barCell(row),
       limit,
     ];
