@@ -158,13 +158,15 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
   // m: micro-tile ±1 (12, 6), C-tile rows ±1 (288, 144), 2 and 3 tile rows
   // (B packed in each task, then up front: 289, 577), last panels of 1–4,
   // 5–8 and 9–11 rows (the shorter kernels); n: 16/32 ±1, C-tile columns ±1
-  // (256, 128); k: 1, the k block (256) ±1, two blocks + 1.
+  // (256, 128); k: 1, the k block (384) ±1, two blocks + 1, and others
+  // (255–257, 513, 520, 1030) that end a block part-way.
   const shapes: Array<[number, number, number]> = [
     [9, 33, 257], [13, 31, 1], [25, 65, 255], [47, 17, 256], [193, 47, 31],
     [97, 257, 33], [65, 129, 300], [13, 257, 513], [200, 33, 520], [11, 1, 40],
     [128, 40, 70], [129, 40, 70], // B read in place up to m = 128 (k ≤ 1024), packed above
     [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above
     [287, 33, 40], [289, 40, 70], [577, 33, 40],
+    [30, 70, 383], [50, 40, 384], [14, 35, 385], [26, 33, 769],
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
