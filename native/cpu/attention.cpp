@@ -211,8 +211,10 @@ LMKIT_TARGET_AVX512 void scoresNT512(float* c, int64_t ldc, const float* a, int6
   }
 }
 
-// C[MR × (16·NV, the last vector cut to `last` lanes)] += A·B.
-template <int MR, int NV>
+// C[MR × (16·NV, the last vector cut to `last` lanes)] += A·B. kFull: every
+// lane is in use, and B is read with whole-vector loads (a masked load in
+// this loop costs several times more on Zen 4/5, even with every lane set).
+template <int MR, int NV, bool kFull>
 LMKIT_TARGET_AVX512 void accumulateBlock512(float* c, int64_t ldc, const float* a, int64_t lda,
                                             const float* b, int64_t ldb, int64_t K,
                                             __mmask16 last) {
@@ -220,17 +222,22 @@ LMKIT_TARGET_AVX512 void accumulateBlock512(float* c, int64_t ldc, const float* 
   for (int v = 0; v < NV; ++v) mask[v] = v == NV - 1 ? last : static_cast<__mmask16>(0xffff);
   __m512 acc[MR][NV];
   for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v);
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = kFull ? _mm512_loadu_ps(c + r * ldc + 16 * v) : _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v);
   for (int64_t p = 0; p < K; ++p) {
     __m512 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + p * ldb + 16 * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = kFull ? _mm512_loadu_ps(b + p * ldb + 16 * v) : _mm512_maskz_loadu_ps(mask[v], b + p * ldb + 16 * v);
     for (int r = 0; r < MR; ++r) {
       const __m512 ar = _mm512_set1_ps(a[r * lda + p]);
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
     }
   }
   for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
+    for (int v = 0; v < NV; ++v) {
+      if (kFull) _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+      else _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
+    }
 }
 
 template <int MR>
@@ -240,11 +247,15 @@ LMKIT_TARGET_AVX512 void accumulateRows512(float* c, int64_t ldc, const float* a
     const int64_t width = std::min<int64_t>(64, n - j);
     const int64_t vectors = (width + 15) / 16;
     const __mmask16 last = lanes16(width - 16 * (vectors - 1));
+    if (width == 64) {
+      accumulateBlock512<MR, 4, true>(c + j, ldc, a, lda, b + j, ldb, K, last);
+      continue;
+    }
     switch (vectors) {
-      case 4: accumulateBlock512<MR, 4>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
-      case 3: accumulateBlock512<MR, 3>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
-      case 2: accumulateBlock512<MR, 2>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
-      default: accumulateBlock512<MR, 1>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
+      case 4: accumulateBlock512<MR, 4, false>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
+      case 3: accumulateBlock512<MR, 3, false>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
+      case 2: accumulateBlock512<MR, 2, false>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
+      default: accumulateBlock512<MR, 1, false>(c + j, ldc, a, lda, b + j, ldb, K, last); break;
     }
   }
 }
