@@ -18,8 +18,8 @@
 //   * Cache blocking: an A micro-panel (MR×kKc, 18 KB) stays in L1 while the
 //     micro-kernel walks across the B panels of its tile (≤ 8 panels of
 //     kKc×NR, 48 KB each, in L2), as BLIS keeps its broadcast operand in L1.
-//     For small m with op(B) = B the AVX-512 kernel reads B in place
-//     (masked loads): too few A panels reuse a packed B to repay packing it.
+//     For small m with op(B) = B the AVX-512 kernel reads B in place (see
+//     readsBInPlace): too few A panels reuse a packed B to repay packing it.
 //   * Few A panels (≤ 2 rows of C tiles): each product task packs the B
 //     panels it uses into a per-thread buffer, instead of all of op(B) being
 //     packed up front and read back from memory.
