@@ -22,6 +22,12 @@
 
 #define ACC 16
 
+// The chains are written out, one statement each, so each lives in its own
+// register: STEP(r) for r = 0 … 11 or 0 … 15.
+#define REPEAT12(STEP) \
+  STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10) STEP(11)
+#define REPEAT16(STEP) REPEAT12(STEP) STEP(12) STEP(13) STEP(14) STEP(15)
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -36,23 +42,9 @@ __attribute__((target("avx512f"))) static float chainsAvx512(long iters, float s
   __m512 acc[ACC];
   for (int r = 0; r < ACC; ++r) acc[r] = _mm512_set1_ps(seed + (float)r);
   for (long i = 0; i < iters; ++i) {
-    // Written out so each chain lives in its own register.
-    acc[0] = _mm512_fmadd_ps(acc[0], mul, add);
-    acc[1] = _mm512_fmadd_ps(acc[1], mul, add);
-    acc[2] = _mm512_fmadd_ps(acc[2], mul, add);
-    acc[3] = _mm512_fmadd_ps(acc[3], mul, add);
-    acc[4] = _mm512_fmadd_ps(acc[4], mul, add);
-    acc[5] = _mm512_fmadd_ps(acc[5], mul, add);
-    acc[6] = _mm512_fmadd_ps(acc[6], mul, add);
-    acc[7] = _mm512_fmadd_ps(acc[7], mul, add);
-    acc[8] = _mm512_fmadd_ps(acc[8], mul, add);
-    acc[9] = _mm512_fmadd_ps(acc[9], mul, add);
-    acc[10] = _mm512_fmadd_ps(acc[10], mul, add);
-    acc[11] = _mm512_fmadd_ps(acc[11], mul, add);
-    acc[12] = _mm512_fmadd_ps(acc[12], mul, add);
-    acc[13] = _mm512_fmadd_ps(acc[13], mul, add);
-    acc[14] = _mm512_fmadd_ps(acc[14], mul, add);
-    acc[15] = _mm512_fmadd_ps(acc[15], mul, add);
+#define FMA_STEP(r) acc[r] = _mm512_fmadd_ps(acc[r], mul, add);
+    REPEAT16(FMA_STEP)
+#undef FMA_STEP
   }
   __m512 sum = acc[0];
   for (int r = 1; r < ACC; ++r) sum = _mm512_add_ps(sum, acc[r]);
@@ -68,18 +60,9 @@ __attribute__((target("avx2,fma"))) static float chainsAvx2(long iters, float se
   __m256 acc[ACC2];
   for (int r = 0; r < ACC2; ++r) acc[r] = _mm256_set1_ps(seed + (float)r);
   for (long i = 0; i < iters; ++i) {
-    acc[0] = _mm256_fmadd_ps(acc[0], mul, add);
-    acc[1] = _mm256_fmadd_ps(acc[1], mul, add);
-    acc[2] = _mm256_fmadd_ps(acc[2], mul, add);
-    acc[3] = _mm256_fmadd_ps(acc[3], mul, add);
-    acc[4] = _mm256_fmadd_ps(acc[4], mul, add);
-    acc[5] = _mm256_fmadd_ps(acc[5], mul, add);
-    acc[6] = _mm256_fmadd_ps(acc[6], mul, add);
-    acc[7] = _mm256_fmadd_ps(acc[7], mul, add);
-    acc[8] = _mm256_fmadd_ps(acc[8], mul, add);
-    acc[9] = _mm256_fmadd_ps(acc[9], mul, add);
-    acc[10] = _mm256_fmadd_ps(acc[10], mul, add);
-    acc[11] = _mm256_fmadd_ps(acc[11], mul, add);
+#define FMA_STEP(r) acc[r] = _mm256_fmadd_ps(acc[r], mul, add);
+    REPEAT12(FMA_STEP)
+#undef FMA_STEP
   }
   __m256 sum = acc[0];
   for (int r = 1; r < ACC2; ++r) sum = _mm256_add_ps(sum, acc[r]);
@@ -98,22 +81,9 @@ __attribute__((target("avx512f,avx512bf16"))) static float chainsBf16(long iters
   __m512 acc[ACC];
   for (int r = 0; r < ACC; ++r) acc[r] = _mm512_set1_ps(seed + (float)r);
   for (long i = 0; i < iters; ++i) {
-    acc[0] = _mm512_dpbf16_ps(acc[0], a, b);
-    acc[1] = _mm512_dpbf16_ps(acc[1], a, b);
-    acc[2] = _mm512_dpbf16_ps(acc[2], a, b);
-    acc[3] = _mm512_dpbf16_ps(acc[3], a, b);
-    acc[4] = _mm512_dpbf16_ps(acc[4], a, b);
-    acc[5] = _mm512_dpbf16_ps(acc[5], a, b);
-    acc[6] = _mm512_dpbf16_ps(acc[6], a, b);
-    acc[7] = _mm512_dpbf16_ps(acc[7], a, b);
-    acc[8] = _mm512_dpbf16_ps(acc[8], a, b);
-    acc[9] = _mm512_dpbf16_ps(acc[9], a, b);
-    acc[10] = _mm512_dpbf16_ps(acc[10], a, b);
-    acc[11] = _mm512_dpbf16_ps(acc[11], a, b);
-    acc[12] = _mm512_dpbf16_ps(acc[12], a, b);
-    acc[13] = _mm512_dpbf16_ps(acc[13], a, b);
-    acc[14] = _mm512_dpbf16_ps(acc[14], a, b);
-    acc[15] = _mm512_dpbf16_ps(acc[15], a, b);
+#define DOT_STEP(r) acc[r] = _mm512_dpbf16_ps(acc[r], a, b);
+    REPEAT16(DOT_STEP)
+#undef DOT_STEP
   }
   __m512 sum = acc[0];
   for (int r = 1; r < ACC; ++r) sum = _mm512_add_ps(sum, acc[r]);

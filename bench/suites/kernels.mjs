@@ -268,8 +268,30 @@ const firstLine = (text) => String(text ?? '').trim().split('\n')[0] ?? '';
 
 const errorNote = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
-/** Rounds in which ours and the peer alternate on GEMM rows. */
+/**
+ * Rounds in which ours and the peer alternate on GEMM rows, a third of the
+ * budget each: the two sides differ by a few percent, less than a burst of
+ * load from elsewhere on a shared VM, which must not fall on one side only.
+ */
 const GEMM_ROUNDS = 3;
+
+/**
+ * Calls each side's timer in turn, GEMM_ROUNDS times. A timer returns
+ * {timing} or a side that says why there is none; a side that fails is not
+ * called again. A timer sees every side's results so far.
+ * @param {((results: {timings: any[], failed: any}[]) => any)[]} timers
+ */
+function alternateRounds(timers) {
+  const results = timers.map(() => ({ timings: [], failed: null }));
+  for (let round = 0; round < GEMM_ROUNDS; round++)
+    timers.forEach((time, i) => {
+      if (results[i].failed) return;
+      const run = time(results);
+      if (run.timing) results[i].timings.push(run.timing);
+      else results[i].failed = run;
+    });
+  return results;
+}
 
 /** Times our side of a case: a figure, 'not built', or 'error'. */
 function timeOurs(lmkit, needs, makeFn, budgetMs) {
@@ -320,64 +342,43 @@ export async function run({ lmkit, root, options, log }) {
   for (const c of gemmCases(quick)) {
     const g = c.gemm;
     const work = { flops: 2 * g.m * g.n * g.k };
-    // Ours and OpenBLAS alternate, GEMM_ROUNDS rounds of a third of the budget
-    // each: the two sides differ by a few percent, less than a burst of load
-    // from elsewhere on a shared VM, which must not fall on one side only.
-    const oursRounds = [];
-    const peerRounds = [];
-    let oursFailed = null;
-    let peerFailed = blas.status === 'ok' ? null : emptySide('not installed', undefined, { name: 'OpenBLAS' });
     let gemmFn = null; // operands built once, on first use
-    for (let round = 0; round < GEMM_ROUNDS; round++) {
-      if (!oursFailed) {
-        const run = timeOurs(lmkit, ['gemm'], (K) => (gemmFn ??= gemmOurs(K, g)), budgetMs / GEMM_ROUNDS);
-        if (run.timing) oursRounds.push(run.timing);
-        else oursFailed = run;
-      }
-      if (!peerFailed) {
+    const [oursRuns, peerRuns] = alternateRounds([
+      () => timeOurs(lmkit, ['gemm'], (K) => (gemmFn ??= gemmOurs(K, g)), budgetMs / GEMM_ROUNDS),
+      ([oursSoFar]) => {
+        if (blas.status !== 'ok') return emptySide('not installed', undefined, { name: 'OpenBLAS' });
         // Size the peer's run from our time (or 50 GFLOP/s when we have none).
-        const estMs = oursRounds.length ? oursRounds[oursRounds.length - 1].medianMs : work.flops / 50e6;
-        const reps = plannedReps(estMs, { budgetMs: budgetMs / GEMM_ROUNDS });
-        const res = blas.sgemm(g, threads, reps);
-        if (res.error) peerFailed = emptySide('error', res.error, { name: 'OpenBLAS' });
-        else {
-          peerRounds.push(res);
-          peers.openblas.version ??= openblasVersion(res.config);
-          peers.openblas.config ??= res.config;
-        }
-      }
-    }
-    const ours = oursFailed ?? okSide(combineRounds(oursRounds), work);
-    const peer = peerFailed ?? okSide(combineRounds(peerRounds), work, { name: 'OpenBLAS' });
-    if (!peerFailed && peerRounds[0].threads !== threads) peer.note = `OpenBLAS ran ${peerRounds[0].threads} threads, not ${threads}`;
+        const estMs = oursSoFar.timings.at(-1)?.medianMs ?? work.flops / 50e6;
+        const res = blas.sgemm(g, threads, plannedReps(estMs, { budgetMs: budgetMs / GEMM_ROUNDS }));
+        if (res.error) return emptySide('error', res.error, { name: 'OpenBLAS' });
+        peers.openblas.version ??= openblasVersion(res.config);
+        peers.openblas.config ??= res.config;
+        return { timing: res };
+      },
+    ]);
+    const ours = oursRuns.failed ?? okSide(combineRounds(oursRuns.timings), work);
+    const peer = peerRuns.failed ?? okSide(combineRounds(peerRuns.timings), work, { name: 'OpenBLAS' });
+    const peerThreads = peerRuns.timings[0]?.threads;
+    if (!peerRuns.failed && peerThreads !== threads) peer.note = `OpenBLAS ran ${peerThreads} threads, not ${threads}`;
     const row = { kernel: c.kernel, shape: c.shape, work, ours, peer, bar: c.bar, limitBar: c.limitBar, limitKind: 'fma', threads };
     log(progressLine(makeRow(row)));
     rows.push(row);
   }
 
-  // bf16 GEMM against our fp32 GEMM, alternating as above.
+  // bf16 GEMM against our fp32 GEMM, alternating likewise.
   for (const c of bf16Cases(quick)) {
     const g = c.gemm;
     const work = { flops: 2 * g.m * g.n * g.k };
-    const runs = { bf16: [], fp32: [] };
-    let bf16Failed = null;
-    let fp32Failed = null;
     let bf16Fn = null;
     let fp32Fn = null;
-    for (let round = 0; round < GEMM_ROUNDS && !(bf16Failed && fp32Failed); round++) {
-      if (!bf16Failed) {
-        const run = timeOurs(lmkit, ['gemmBf16'], (K) => (bf16Fn ??= gemmOurs(K, g, 'gemmBf16')), budgetMs / GEMM_ROUNDS);
-        if (run.timing) runs.bf16.push(run.timing);
-        else bf16Failed = run;
-      }
-      if (!fp32Failed) {
-        const run = timeOurs(lmkit, ['gemm'], (K) => (fp32Fn ??= gemmOurs(K, g)), budgetMs / GEMM_ROUNDS);
-        if (run.timing) runs.fp32.push(run.timing);
-        else fp32Failed = run;
-      }
-    }
-    const ours = bf16Failed ?? okSide(combineRounds(runs.bf16), work);
-    const peer = fp32Failed ? { ...fp32Failed, name: 'lmkit fp32' } : okSide(combineRounds(runs.fp32), work, { name: 'lmkit fp32' });
+    const [bf16Runs, fp32Runs] = alternateRounds([
+      () => timeOurs(lmkit, ['gemmBf16'], (K) => (bf16Fn ??= gemmOurs(K, g, 'gemmBf16')), budgetMs / GEMM_ROUNDS),
+      () => timeOurs(lmkit, ['gemm'], (K) => (fp32Fn ??= gemmOurs(K, g)), budgetMs / GEMM_ROUNDS),
+    ]);
+    const ours = bf16Runs.failed ?? okSide(combineRounds(bf16Runs.timings), work);
+    const peer = fp32Runs.failed
+      ? { ...fp32Runs.failed, name: 'lmkit fp32' }
+      : okSide(combineRounds(fp32Runs.timings), work, { name: 'lmkit fp32' });
     const row = { kernel: c.kernel, shape: c.shape, work, ours, peer, bar: c.bar, limitKind: 'bf16', threads };
     log(progressLine(makeRow(row)));
     rows.push(row);

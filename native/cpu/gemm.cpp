@@ -490,11 +490,10 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
   };
   // The up-front pack runs as tasks of neighbouring panels: kCopyGroup of
   // them where the pack is a copy (one run per source row), one otherwise.
-  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
   const int64_t aGroup = s.transA ? kCopyGroupA : 1;
   const int64_t bGroup = s.transB ? 1 : kCopyGroupB;
-  const int64_t aTasks = ceilDiv(t.mPanels, aGroup);
-  const int64_t bTasks = packBUpFront ? ceilDiv(t.nPanels, bGroup) : 0;
+  const int64_t aTasks = cpu::ceilDiv(t.mPanels, aGroup);
+  const int64_t bTasks = packBUpFront ? cpu::ceilDiv(t.nPanels, bGroup) : 0;
 
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
     const int64_t qk = std::min(superK, s.k - q0);

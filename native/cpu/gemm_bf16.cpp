@@ -287,9 +287,8 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
   uint32_t* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
   uint32_t* const apack = scratch;
   uint32_t* const bpack = scratch + aWords;
-  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
-  const int64_t aTasks = s.transA ? ceilDiv(t.mPanels, kPackGroup) : t.mPanels;
-  const int64_t bTasks = s.transB ? t.nPanels : ceilDiv(t.nPanels, kPackGroup);
+  const int64_t aTasks = s.transA ? cpu::ceilDiv(t.mPanels, kPackGroup) : t.mPanels;
+  const int64_t bTasks = s.transB ? t.nPanels : cpu::ceilDiv(t.nPanels, kPackGroup);
 
   for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
     const int64_t qk = std::min(superK, s.k - q0);

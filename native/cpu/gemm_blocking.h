@@ -57,12 +57,13 @@ class PanelScratch {
 // stay in a 1 MB L2 and keep a 256-token product in one tile row, so each B
 // panel is packed once rather than twice (Zen 4: +4–7% on 256×768·(3072×768)ᵀ
 // and 256×3072·(3072×768), neutral on the square shapes).
+inline int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
 struct GemmTiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
 };
 
 inline GemmTiling planGemmTiles(const GemmShape& s, int mr, int nr) {
-  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
   GemmTiling t;
   t.mPanels = ceilDiv(s.m, mr);
   t.nPanels = ceilDiv(s.n, nr);
