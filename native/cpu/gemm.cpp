@@ -18,14 +18,13 @@
 //   * Cache blocking: an A micro-panel (MR×kKc, 18 KB) stays in L1 while the
 //     micro-kernel walks across the B panels of its tile (≤ 8 panels of
 //     kKc×NR, 48 KB each, in L2), as BLIS keeps its broadcast operand in L1.
-//     For small m with op(B) = B the AVX-512 kernel reads B in place (see
+//     For small m with op(B) = B the kernels read B in place (see
 //     readsBInPlace): too few A panels reuse a packed B to repay packing it.
 //   * Few A panels (≤ 2 rows of C tiles): each product task packs the B
 //     panels it uses into a per-thread buffer, instead of all of op(B) being
 //     packed up front and read back from memory.
-//   * Decode shapes (m ≤ kSmallM, AVX-512): B is streamed once, in place: B
-//     rows against broadcast A for op(B) = B, dot products along k for
-//     op(B) = Bᵀ. (AVX2 takes the blocked path for these.)
+//   * Decode shapes (m ≤ kSmallM): B is streamed once, in place: B rows
+//     against broadcast A for op(B) = B, dot products along k for op(B) = Bᵀ.
 //
 // Work split: packing runs as one task per panel; the product as one task
 // per C tile (TM×TN, sizes chosen from the shape alone). A task owns its
@@ -43,6 +42,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/gemm_blocking.h"
 #include "cpu/thread_pool.h"
+#include "cpu/vec_math.h"
 #include "kernels.h"
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
@@ -130,19 +130,7 @@ thread_local Scratch tlsScratch;
 // panels at once (panel g from src + g·w into dst + g·w·kc, `valid` counted
 // from src), so each source row is read as one run of panels·w values
 // rather than once per panel in w-value pieces, ld apart.
-void packCopy(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc, int panels) {
-  for (int64_t p = 0; p < kc; ++p) {
-    const float* from = src + p * ld;
-    for (int g = 0; g < panels; ++g) {
-      float* to = dst + g * w * kc + p * w;
-      const int64_t present = std::clamp<int64_t>(valid - g * w, 0, w);
-      int64_t r = 0;
-      for (; r < present; ++r) to[r] = from[g * w + r];
-      for (; r < w; ++r) to[r] = 0.0f;
-    }
-  }
-}
-
+//
 // packCopy with vector loads and stores, 16 values at a time. Whole-vector
 // loads where the panel is full (masked loads are slow on Zen 4/5), and the
 // source row kPackPrefetchRows depths ahead is fetched by hand: rows lie ld
@@ -179,15 +167,7 @@ LMKIT_TARGET_AVX512 void packCopyAvx512(float* dst, const float* src, int64_t ld
 
 // packTranspose: each of the w vectors is contiguous along depth
 // (op(A) = A, op(B) = Bᵀ): src[r·ld + p].
-void packTransposeScalar(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc) {
-  for (int64_t r = 0; r < valid; ++r) {
-    const float* from = src + r * ld;
-    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = from[p];
-  }
-  for (int64_t r = valid; r < w; ++r)
-    for (int64_t p = 0; p < kc; ++p) dst[p * w + r] = 0.0f;
-}
-
+//
 // In-register transpose of 16 rows of 16 floats: v[i] lane j ↔ v[j] lane i.
 LMKIT_TARGET_AVX512 inline void transpose16x16(__m512 v[16]) {
   __m512 t[16], u[16], x[16];
@@ -256,6 +236,99 @@ LMKIT_TARGET_AVX512 void packTransposeAvx512(float* dst, const float* src, int64
   }
 }
 
+// AVX2 packing, as the AVX-512 versions above, 8 values at a time. A w-wide
+// group is stored whole where the panel is full; the few values of an edge
+// panel go one by one (vmaskmovps stores are microcoded on AMD).
+LMKIT_TARGET_AVX2 inline void copyRunAvx2(float* to, const float* in, int w) {
+  int r = 0;
+  for (; r + 8 <= w; r += 8) _mm256_storeu_ps(to + r, _mm256_loadu_ps(in + r));
+  for (; r + 4 <= w; r += 4) _mm_storeu_ps(to + r, _mm_loadu_ps(in + r));
+  for (; r < w; ++r) to[r] = in[r];
+}
+
+LMKIT_TARGET_AVX2 void packCopyAvx2(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc,
+                                    int panels) {
+  const int64_t run = static_cast<int64_t>(panels) * w;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* from = src + p * ld;
+    if (p + kPackPrefetchRows < kc)
+      for (int64_t r = 0; r < std::min(run, valid); r += 16)
+        _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld + r), _MM_HINT_T0);
+    for (int g = 0; g < panels; ++g) {
+      float* to = dst + g * w * kc + p * w;
+      const int64_t present = std::clamp<int64_t>(valid - g * w, 0, w);
+      if (present == w) {
+        copyRunAvx2(to, from + g * w, w);
+        continue;
+      }
+      for (int64_t r = 0; r < w; ++r) to[r] = r < present ? from[g * w + r] : 0.0f;
+    }
+  }
+}
+
+// In-register transpose of 8 rows of 8 floats: v[i] lane j ↔ v[j] lane i.
+LMKIT_TARGET_AVX2 inline void transpose8x8(__m256 v[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+    v[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+  }
+}
+
+// packTranspose in 8×8 blocks of (rows r0.., depths p..). A block row past
+// `valid` reads as zeros. A panel narrower than 8 (w = 6) stores 8 values per
+// depth: the 2 extra land on the next depth's first values, which its own
+// store then writes, so only the panel's last depth is stored value by value.
+LMKIT_TARGET_AVX2 void packTransposeAvx2(float* dst, const float* src, int64_t ld, int64_t valid, int w,
+                                         int64_t kc) {
+  for (int r0 = 0; r0 < w; r0 += 8) {
+    const int width = std::min(8, w - r0);
+    const bool fullRows = r0 + 8 <= valid;
+    for (int64_t p = 0; p < kc; p += 8) {
+      const int64_t depths = std::min<int64_t>(8, kc - p);
+      __m256 v[8];
+      if (fullRows && depths == 8) {
+        const bool fetch = p + kPackPrefetchDepth < kc;
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+          const float* row = src + (r0 + i) * ld + p;
+          if (fetch) _mm_prefetch(reinterpret_cast<const char*>(row + kPackPrefetchDepth), _MM_HINT_T0);
+          v[i] = _mm256_loadu_ps(row);
+        }
+      } else {
+        const __m256i pmask = cpu::vec::tailMask8(static_cast<int>(depths));
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i)
+          v[i] = r0 + i < valid && i < width ? _mm256_maskload_ps(src + (r0 + i) * ld + p, pmask)
+                                             : _mm256_setzero_ps();
+      }
+      transpose8x8(v);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) {
+        if (q >= depths) break;
+        float* to = dst + (p + q) * w + r0;
+        if (width == 8 || p + q + 1 < kc) {
+          _mm256_storeu_ps(to, v[q]);
+          continue;
+        }
+        alignas(32) float last[8];
+        _mm256_store_ps(last, v[q]);
+        for (int r = 0; r < width; ++r) to[r] = last[r];
+      }
+    }
+  }
+}
+
 using PackFn = void (*)(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc);
 using PackCopyFn = void (*)(float* dst, const float* src, int64_t ld, int64_t valid, int w, int64_t kc,
                             int panels);
@@ -263,7 +336,7 @@ using PackCopyFn = void (*)(float* dst, const float* src, int64_t ld, int64_t va
 // ---------------------------------------------------------------- micro-kernels
 
 // C tile (rows × cols valid of MR×NR) = alpha·Σ_p ap[p·MR + r]·bp[p·ldb + j]
-// + beta·C. bp is a packed panel (ldb = NR) or, for AVX-512, B itself
+// + beta·C. bp is a packed panel (ldb = NR) or B itself
 // (ldb = n; columns past `cols` are never read). The blocked driver passes
 // beta = 1 for every k block after the first; beta = 0 never reads C.
 using MicroKernel = void (*)(int64_t kc, const float* ap, const float* bp, int64_t ldb, float* c,
@@ -353,38 +426,61 @@ LMKIT_TARGET_AVX512 void microKernelAvx512(int64_t kc, const float* ap, const fl
 constexpr int kMr256 = 6;
 constexpr int kNr256 = 16;
 
-// maskload/maskstore lane masks: kLaneMask + 8 − count enables `count` lanes.
-alignas(64) const int32_t kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
+// The AVX-512 kernel's contract in 8 lanes (kInPlace, kFullLoads, kRows as
+// there). vmaskmovps is slow on AMD (a masked store is microcoded on Zen 3),
+// so only a tile narrower than 16 columns uses the masked forms; a full tile
+// loads and stores C whole.
+template <bool kInPlace, bool kFullLoads, int kRows = kMr256>
 LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, int64_t ldb,
                                        float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
-  constexpr int MR = kMr256;
+  static_assert(kRows >= 1 && kRows <= kMr256, "kRows is at most the panel width");
+  constexpr int MR = kRows;
+  const __m256i m0 = cpu::vec::tailMask8(cols);
+  const __m256i m1 = cpu::vec::tailMask8(cols - 8);
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = acc1[r] = _mm256_setzero_ps();
+    if (r < rows) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(bp);
-    const __m256 b1 = _mm256_load_ps(bp + 8);
+    __m256 b0, b1;
+    if (!kInPlace) {
+      b0 = _mm256_load_ps(bp);
+      b1 = _mm256_load_ps(bp + 8);
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb), _MM_HINT_T0);
+      b0 = kFullLoads ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);
+      b1 = kFullLoads ? _mm256_loadu_ps(bp + 8) : _mm256_maskload_ps(bp + 8, m1);
+    }
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(ap + r);
       acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
     }
-    ap += MR;
-    bp += ldb;  // always a packed panel: AVX2 has no cheap masked load
+    ap += kMr256;
+    bp += ldb;
   }
-  const __m256i m0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::min(cols, 8)));
-  const __m256i m1 =
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - std::max(0, std::min(cols - 8, 8))));
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
+  const bool whole = cols == kNr256;
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
     if (r < rows) {
       float* cr = c + r * ldc;
       __m256 v0 = _mm256_mul_ps(acc0[r], va);
       __m256 v1 = _mm256_mul_ps(acc1[r], va);
+      if (whole) {
+        if (beta != 0.0f) {
+          v0 = _mm256_fmadd_ps(_mm256_loadu_ps(cr), vb, v0);
+          v1 = _mm256_fmadd_ps(_mm256_loadu_ps(cr + 8), vb, v1);
+        }
+        _mm256_storeu_ps(cr, v0);
+        _mm256_storeu_ps(cr + 8, v1);
+        continue;
+      }
       if (beta != 0.0f) {
         v0 = _mm256_fmadd_ps(_mm256_maskload_ps(cr, m0), vb, v0);
         v1 = _mm256_fmadd_ps(_mm256_maskload_ps(cr + 8, m1), vb, v1);
@@ -409,6 +505,13 @@ template <bool kInPlace, bool kFullLoads>
 constexpr KernelHeights avx512Heights() {
   return {microKernelAvx512<kInPlace, kFullLoads, 4>, microKernelAvx512<kInPlace, kFullLoads, 8>,
           microKernelAvx512<kInPlace, kFullLoads>};
+}
+
+// The 6-row AVX2 panel: a 4-row kernel for a last panel of ≤ 4 rows.
+template <bool kInPlace, bool kFullLoads>
+constexpr KernelHeights avx2Heights() {
+  return {microKernelAvx2<kInPlace, kFullLoads, 4>, microKernelAvx2<kInPlace, kFullLoads>,
+          microKernelAvx2<kInPlace, kFullLoads>};
 }
 
 struct Blocking {
@@ -678,7 +781,122 @@ void smallChunk(float* c, const float* ap, const float* b, const GemmShape& s, i
   else smallRowGroup<RI>(c, ap, b, s, j0, j1);
 }
 
-void gemmSmallMAvx512(float* c, const float* a, const float* b, const GemmShape& s) {
+// ---------------------------------------------------------------- decode shapes (AVX2)
+
+// The same one pass over B in 8 lanes. 16 ymm registers hold RI·NV (or
+// RI·RJ) accumulators, the B vectors and one of A: up to 2 rows × 4 vectors,
+// 3–4 rows × 2, 5–8 rows × 1. Full vectors in the loops; k's tail (op(B) = Bᵀ)
+// and the last columns (op(B) = B) are masked loads, never masked stores.
+template <int RI, int NV>
+LMKIT_TARGET_AVX2 void smallRowsAvx2(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0,
+                                     int cols) {
+  __m256 acc[RI][NV];
+  __m256i mask[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    mask[v] = cpu::vec::tailMask8(cols - 8 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) acc[r][v] = _mm256_setzero_ps();
+  }
+  const bool whole = cols == 8 * NV;
+  const float* bp = b + j0;
+  for (int64_t p = 0; p < s.k; ++p, bp += s.n) {
+    if (p + kPrefetchRows < s.k)
+      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * s.n), _MM_HINT_T0);
+    __m256 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = whole ? _mm256_loadu_ps(bp + 8 * v) : _mm256_maskload_ps(bp + 8 * v, mask[v]);
+#pragma GCC unroll 8
+    for (int r = 0; r < RI; ++r) {
+      const __m256 av = _mm256_broadcast_ss(ap + r * s.k + p);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < RI; ++r) {
+    alignas(32) float out[8 * NV];
+    for (int v = 0; v < NV; ++v) _mm256_store_ps(out + 8 * v, acc[r][v]);
+    float* cr = c + r * s.n + j0;
+    for (int j = 0; j < cols; ++j) cr[j] = s.beta == 0.0f ? s.alpha * out[j] : s.alpha * out[j] + s.beta * cr[j];
+  }
+}
+
+// 8 depths of smallDotsAvx2's dot products (k − p ≥ 8 when kWhole).
+template <int RI, int RJ, bool kWhole>
+LMKIT_TARGET_AVX2 inline __attribute__((always_inline)) void smallDotsStepAvx2(
+    __m256 (&acc)[RI][RJ], const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t p, __m256i m) {
+  __m256 bv[RJ];
+#pragma GCC unroll 4
+  for (int q = 0; q < RJ; ++q) {
+    const float* at = b + (j0 + q) * s.k + p;
+    bv[q] = kWhole ? _mm256_loadu_ps(at) : _mm256_maskload_ps(at, m);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r) {
+    const float* at = ap + r * s.k + p;
+    const __m256 av = kWhole ? _mm256_loadu_ps(at) : _mm256_maskload_ps(at, m);
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) acc[r][q] = _mm256_fmadd_ps(av, bv[q], acc[r][q]);
+  }
+}
+
+template <int RI, int RJ>
+LMKIT_TARGET_AVX2 void smallDotsAvx2(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0) {
+  __m256 acc[RI][RJ];
+#pragma GCC unroll 8
+  for (int r = 0; r < RI; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q) acc[r][q] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 8 <= s.k; p += 8) smallDotsStepAvx2<RI, RJ, true>(acc, ap, b, s, j0, p, _mm256_setzero_si256());
+  if (p < s.k) smallDotsStepAvx2<RI, RJ, false>(acc, ap, b, s, j0, p, cpu::vec::tailMask8(s.k - p));
+  for (int r = 0; r < RI; ++r) {
+    float* cr = c + r * s.n + j0;
+    for (int q = 0; q < RJ; ++q) {
+      const float dot = cpu::vec::hsum8(acc[r][q]);
+      cr[q] = s.beta == 0.0f ? s.alpha * dot : s.alpha * dot + s.beta * cr[q];
+    }
+  }
+}
+
+template <int RI>
+void smallChunkAvx2(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t j1) {
+  if (s.transB) {
+    constexpr int RJ = RI <= 2 ? 4 : RI <= 4 ? 2 : 1;
+    int64_t j = j0;
+    for (; j + RJ <= j1; j += RJ) smallDotsAvx2<RI, RJ>(c, ap, b, s, j);
+    for (; j < j1; ++j) smallDotsAvx2<RI, 1>(c, ap, b, s, j);
+    return;
+  }
+  constexpr int NV = RI <= 2 ? 4 : RI <= 4 ? 2 : 1;
+  for (int64_t j = j0; j < j1; j += 8 * NV)
+    smallRowsAvx2<RI, NV>(c, ap, b, s, j, static_cast<int>(std::min<int64_t>(8 * NV, j1 - j)));
+}
+
+// ---------------------------------------------------------------- decode driver
+
+// Columns [j0, j1) of C for all m rows; one per row count 1..kSmallM.
+using SmallChunkFn = void (*)(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0,
+                              int64_t j1);
+template <template <int> class Chunk>
+struct SmallChunks {
+  static constexpr SmallChunkFn kByRows[kSmallM] = {Chunk<1>::run, Chunk<2>::run, Chunk<3>::run, Chunk<4>::run,
+                                                    Chunk<5>::run, Chunk<6>::run, Chunk<7>::run, Chunk<8>::run};
+};
+template <int RI>
+struct Avx512Chunk {
+  static void run(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t j1) {
+    smallChunk<RI>(c, ap, b, s, j0, j1);
+  }
+};
+template <int RI>
+struct Avx2Chunk {
+  static void run(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0, int64_t j1) {
+    smallChunkAvx2<RI>(c, ap, b, s, j0, j1);
+  }
+};
+
+void gemmSmallM(float* c, const float* a, const float* b, const GemmShape& s, const SmallChunkFn (&byRows)[kSmallM]) {
   // op(A) as a contiguous m×k block (absorbs transA; at most 8 rows).
   Buffer apack;
   const float* ap = a;
@@ -689,18 +907,8 @@ void gemmSmallMAvx512(float* c, const float* a, const float* b, const GemmShape&
     ap = apack.get();
   }
   const int64_t chunk = s.transB ? kSmallChunkNt : kSmallChunkN;
-  cpu::parallelRange(s.n, chunk, [&](int64_t j0, int64_t j1) {
-    switch (s.m) {
-      case 1: smallChunk<1>(c, ap, b, s, j0, j1); break;
-      case 2: smallChunk<2>(c, ap, b, s, j0, j1); break;
-      case 3: smallChunk<3>(c, ap, b, s, j0, j1); break;
-      case 4: smallChunk<4>(c, ap, b, s, j0, j1); break;
-      case 5: smallChunk<5>(c, ap, b, s, j0, j1); break;
-      case 6: smallChunk<6>(c, ap, b, s, j0, j1); break;
-      case 7: smallChunk<7>(c, ap, b, s, j0, j1); break;
-      default: smallChunk<8>(c, ap, b, s, j0, j1); break;
-    }
-  });
+  const SmallChunkFn run = byRows[s.m - 1];
+  cpu::parallelRange(s.n, chunk, [&](int64_t j0, int64_t j1) { run(c, ap, b, s, j0, j1); });
 }
 
 // ---------------------------------------------------------------- dispatch
@@ -715,14 +923,14 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (isa == cpu::Isa::Scalar) return gemmScalar(c, a, b, s);
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
-    if (s.m <= kSmallM) return gemmSmallMAvx512(c, a, b, s);
+    if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows);
     return gemmBlocked(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
                                                 avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,
                                                 packTransposeAvx512});
   }
-  gemmBlocked(c, a, b, s,
-              Blocking{{microKernelAvx2, microKernelAvx2, microKernelAvx2}, {}, {}, kMr256, kNr256, packCopy,
-                       packTransposeScalar});
+  if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows);
+  gemmBlocked(c, a, b, s, Blocking{avx2Heights<false, true>(), avx2Heights<true, true>(), avx2Heights<true, false>(),
+                                   kMr256, kNr256, packCopyAvx2, packTransposeAvx2});
 }
 
 }  // namespace
