@@ -163,8 +163,16 @@ LMKIT_TARGET_AVX2 RowStats rowStatsAvx2(const float* x, int64_t V, float* expOut
   st.sumX = kSumX ? cpu::vec::hsum8(sx) : 0.0;
   const __m256 vm = _mm256_set1_ps(st.max);
   __m256 se = _mm256_setzero_ps(), seu = _mm256_setzero_ps();
-  for (j = 0; j < V; j += 8) {
-    const __m256i k = j + 8 <= V ? full : cpu::vec::tailMask8(V - j);
+  // Whole vectors, then one masked tail (masked stores are microcoded on AMD).
+  for (j = 0; j + 8 <= V; j += 8) {
+    const __m256 u = _mm256_sub_ps(_mm256_loadu_ps(x + j), vm);
+    const __m256 e = cpu::vec::exp8(u);
+    se = _mm256_add_ps(se, e);
+    if (kSumEU) seu = _mm256_fmadd_ps(e, u, seu);
+    if (kStore) _mm256_storeu_ps(expOut + j, e);
+  }
+  if (j < V) {
+    const __m256i k = cpu::vec::tailMask8(V - j);
     const __m256 u = _mm256_sub_ps(_mm256_maskload_ps(x + j, k), vm);
     const __m256 e = _mm256_and_ps(cpu::vec::exp8(u), _mm256_castsi256_ps(k));
     se = _mm256_add_ps(se, e);
@@ -177,23 +185,29 @@ LMKIT_TARGET_AVX2 RowStats rowStatsAvx2(const float* x, int64_t V, float* expOut
 }
 
 LMKIT_TARGET_AVX2 void affineRowAvx2(float* dl, int64_t V, float mul, float add) {
-  const __m256i full = _mm256_set1_epi32(-1);
   const __m256 vmul = _mm256_set1_ps(mul), vadd = _mm256_set1_ps(add);
-  for (int64_t j = 0; j < V; j += 8) {
-    const __m256i k = j + 8 <= V ? full : cpu::vec::tailMask8(V - j);
+  int64_t j = 0;
+  for (; j + 8 <= V; j += 8) _mm256_storeu_ps(dl + j, _mm256_fmadd_ps(_mm256_loadu_ps(dl + j), vmul, vadd));
+  if (j < V) {
+    const __m256i k = cpu::vec::tailMask8(V - j);
     _mm256_maskstore_ps(dl + j, k, _mm256_fmadd_ps(_mm256_maskload_ps(dl + j, k), vmul, vadd));
   }
 }
 
 LMKIT_TARGET_AVX2 void logProbGradRowAvx2(float* dl, const float* x, int64_t V, float m, float invS,
                                           float c, float h) {
-  const __m256i full = _mm256_set1_epi32(-1);
   const __m256 vm = _mm256_set1_ps(m), vNegInvS = _mm256_set1_ps(-invS);
   const __m256 vc = _mm256_set1_ps(c), vh = _mm256_set1_ps(h);
-  for (int64_t j = 0; j < V; j += 8) {
-    const __m256i k = j + 8 <= V ? full : cpu::vec::tailMask8(V - j);
+  int64_t j = 0;
+  for (; j + 8 <= V; j += 8) {
+    const __m256 u = _mm256_sub_ps(_mm256_loadu_ps(x + j), vm);
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(dl + j), vNegInvS);  // −p_j
+    _mm256_storeu_ps(dl + j, _mm256_mul_ps(p, _mm256_fmadd_ps(vh, u, vc)));
+  }
+  if (j < V) {
+    const __m256i k = cpu::vec::tailMask8(V - j);
     const __m256 u = _mm256_sub_ps(_mm256_maskload_ps(x + j, k), vm);
-    const __m256 p = _mm256_mul_ps(_mm256_maskload_ps(dl + j, k), vNegInvS);  // −p_j
+    const __m256 p = _mm256_mul_ps(_mm256_maskload_ps(dl + j, k), vNegInvS);
     _mm256_maskstore_ps(dl + j, k, _mm256_mul_ps(p, _mm256_fmadd_ps(vh, u, vc)));
   }
 }

@@ -332,7 +332,9 @@ LMKIT_TARGET_AVX2 Partial policyAvx2(const PolicyCtx& c, int64_t b, int64_t e) {
       if (useKl) dtotal = _mm256_add_ps(dtotal, _mm256_mul_ps(klCoef, dk));
     }
     const __m256 grad = select256(active, _mm256_mul_ps(_mm256_mul_ps(invDen, m), dtotal));
-    _mm256_maskstore_ps(c.dlogp + i, tail, grad);
+    // A masked store only for the tail: vmaskmovps stores are microcoded on AMD.
+    if (i + 8 <= e) _mm256_storeu_ps(c.dlogp + i, grad);
+    else _mm256_maskstore_ps(c.dlogp + i, tail, grad);
     addWide256(polLo, polHi, select256(active, _mm256_mul_ps(m, policy)));
     if (kHasRef) addWide256(klLo, klHi, select256(active, _mm256_mul_ps(m, k)));
     addWide256(clipLo, clipHi, select256(_mm256_and_ps(active, clipped), m));
@@ -367,7 +369,8 @@ LMKIT_TARGET_AVX2 Partial valueAvx2(const ValueCtx& c, int64_t b, int64_t e) {
     const __m256 inRange = _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), _mm256_cmp_ps(v, hi, _CMP_LE_OQ));
     const __m256 we1 = _mm256_blendv_ps(e1, _mm256_mul_ps(half, e1), _mm256_andnot_ps(inRange, tie));
     const __m256 grad = select256(_mm256_andnot_ps(clipped, active), _mm256_mul_ps(_mm256_mul_ps(invDen, m), we1));
-    _mm256_maskstore_ps(c.dvalues + i, tail, grad);
+    if (i + 8 <= e) _mm256_storeu_ps(c.dvalues + i, grad);
+    else _mm256_maskstore_ps(c.dvalues + i, tail, grad);
     addWide256(lossLo, lossHi, select256(active, _mm256_mul_ps(m, _mm256_blendv_ps(l1, l2, clipped))));
     addWide256(clipLo, clipHi, select256(_mm256_and_ps(active, clipped), m));
   }
