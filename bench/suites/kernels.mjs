@@ -383,6 +383,14 @@ export async function run({ lmkit, root, options, log }) {
     log(progressLine(makeRow(row)));
     rows.push(row);
   }
+  // Without AVX512-BF16 the bf16 GEMM rounds its inputs and multiplies in
+  // fp32 (gemm_bf16.cpp's portable path): its rows then say what that costs,
+  // and the ≥1.6× bar cannot be met on this CPU.
+  const bf16Kind = lmkit.backendInfo?.().cpu?.bf16Gemm;
+  if (bf16Kind && bf16Kind !== 'avx512bf16')
+    notes.push(
+      `bf16 GEMM: this CPU has no AVX512-BF16 (cpuInfo().bf16Gemm = '${bf16Kind}'); the portable path rounds to bf16 and multiplies in fp32, so it runs at about our fp32 speed and the ≥1.6× bar needs a CPU with vdpbf16ps`,
+    );
 
   // Ours for every PyTorch-peer case, then one torch process for all of them
   // (importing torch costs seconds; paying it once keeps --quick quick).
