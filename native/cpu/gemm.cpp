@@ -251,9 +251,12 @@ LMKIT_TARGET_AVX2 void packCopyAvx2(float* dst, const float* src, int64_t ld, in
   const int64_t run = static_cast<int64_t>(panels) * w;
   for (int64_t p = 0; p < kc; ++p) {
     const float* from = src + p * ld;
-    if (p + kPackPrefetchRows < kc)
-      for (int64_t r = 0; r < std::min(run, valid); r += 16)
+    if (p + kPackPrefetchRows < kc) {
+      const int64_t last = std::min(run, valid) - 1;
+      for (int64_t r = 0; r < last; r += 16)
         _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld + r), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(from + kPackPrefetchRows * ld + last), _MM_HINT_T0);
+    }
     for (int g = 0; g < panels; ++g) {
       float* to = dst + g * w * kc + p * w;
       const int64_t present = std::clamp<int64_t>(valid - g * w, 0, w);
@@ -521,6 +524,7 @@ struct Blocking {
   int mr, nr;
   PackCopyFn packCopy;
   PackFn packTranspose;
+  int64_t maxTilePanels;  // A panels per C tile at most (cpu::planGemmTiles)
 };
 
 // With few A panels to reuse it, packing B costs as much as the product
@@ -562,7 +566,7 @@ constexpr int64_t kCopyGroupA = 4;
 constexpr int64_t kCopyGroupB = 2;
 
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr);
+  const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr, bl.maxTilePanels);
   const int64_t mPad = t.mPanels * bl.mr;
   const bool packB = !readsBInPlace(s, bl);
   const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;
@@ -926,11 +930,11 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
     if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows);
     return gemmBlocked(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
                                                 avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,
-                                                packTransposeAvx512});
+                                                packTransposeAvx512, 24});
   }
   if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows);
   gemmBlocked(c, a, b, s, Blocking{avx2Heights<false, true>(), avx2Heights<true, true>(), avx2Heights<true, false>(),
-                                   kMr256, kNr256, packCopyAvx2, packTransposeAvx2});
+                                   kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96});
 }
 
 }  // namespace
