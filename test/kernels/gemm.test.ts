@@ -275,6 +275,7 @@ t.test('every ISA path gives bitwise the same result for 1, 2 and 3 threads', as
         { m: 257, n: 129, k: 300, transA: true, beta: 0.5 },
         { m: 100, n: 700, k: 40, transB: true },
         { m: 600, n: 100, k: 300, transB: true },
+        { m: 1300, n: 40, k: 50 }, // > 2 tile rows on every path: B packed up front
         { m: 9, n: 70, k: 60, batch: 5 },
       ];
       for (const o of cases) {
