@@ -18,7 +18,7 @@
 //   * Cache blocking: an A micro-panel (MR×kKc, 18 KB) stays in L1 while the
 //     micro-kernel walks across the B panels of its tile (≤ 8 panels of
 //     kKc×NR, 48 KB each, in L2), as BLIS keeps its broadcast operand in L1.
-//     For small m with op(B) = B the kernels read B in place (see
+//     For small m with op(B) = B the AVX-512 kernel reads B in place (see
 //     readsBInPlace): too few A panels reuse a packed B to repay packing it.
 //   * Few A panels (≤ 2 rows of C tiles): each product task packs the B
 //     panels it uses into a per-thread buffer, instead of all of op(B) being
@@ -430,17 +430,17 @@ constexpr int kMr256 = 6;
 constexpr int kNr256 = 16;
 
 
-// The AVX-512 kernel's contract in 8 lanes (kInPlace, kFullLoads, kRows as
-// there). vmaskmovps is slow on AMD (a masked store is microcoded on Zen 3),
-// so only a tile narrower than 16 columns uses the masked forms; a full tile
-// loads and stores C whole.
-template <bool kInPlace, bool kFullLoads, int kRows = kMr256>
+// The AVX-512 kernel's contract in 8 lanes, on packed panels only (ldb =
+// NR): read in place, B's rows n floats apart missed L1 on Zen 3 (n = 3072:
+// 128×3072·(768 deep) ran 62 GFLOP/s in place, 163 packed; 128×768: 145 vs
+// 165). kRows as there. vmaskmovps is slow on AMD (a masked store is
+// microcoded on Zen 3), so only a tile narrower than 16 columns uses the
+// masked forms; a full tile loads and stores C whole.
+template <int kRows = kMr256>
 LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float* bp, int64_t ldb,
                                        float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
   static_assert(kRows >= 1 && kRows <= kMr256, "kRows is at most the panel width");
   constexpr int MR = kRows;
-  const __m256i m0 = cpu::vec::tailMask8(cols);
-  const __m256i m1 = cpu::vec::tailMask8(cols - 8);
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
@@ -448,15 +448,8 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
     if (r < rows) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
   }
   for (int64_t p = 0; p < kc; ++p) {
-    __m256 b0, b1;
-    if (!kInPlace) {
-      b0 = _mm256_load_ps(bp);
-      b1 = _mm256_load_ps(bp + 8);
-    } else {
-      _mm_prefetch(reinterpret_cast<const char*>(bp + kPrefetchRows * ldb), _MM_HINT_T0);
-      b0 = kFullLoads ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);
-      b1 = kFullLoads ? _mm256_loadu_ps(bp + 8) : _mm256_maskload_ps(bp + 8, m1);
-    }
+    const __m256 b0 = _mm256_load_ps(bp);
+    const __m256 b1 = _mm256_load_ps(bp + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(ap + r);
@@ -469,6 +462,8 @@ LMKIT_TARGET_AVX2 void microKernelAvx2(int64_t kc, const float* ap, const float*
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
   const bool whole = cols == kNr256;
+  const __m256i m0 = cpu::vec::tailMask8(cols);
+  const __m256i m1 = cpu::vec::tailMask8(cols - 8);
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
     if (r < rows) {
@@ -511,11 +506,7 @@ constexpr KernelHeights avx512Heights() {
 }
 
 // The 6-row AVX2 panel: a 4-row kernel for a last panel of ≤ 4 rows.
-template <bool kInPlace, bool kFullLoads>
-constexpr KernelHeights avx2Heights() {
-  return {microKernelAvx2<kInPlace, kFullLoads, 4>, microKernelAvx2<kInPlace, kFullLoads>,
-          microKernelAvx2<kInPlace, kFullLoads>};
-}
+constexpr KernelHeights kAvx2Heights{microKernelAvx2<4>, microKernelAvx2<>, microKernelAvx2<>};
 
 struct Blocking {
   KernelHeights kernel;
@@ -933,8 +924,7 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
                                                 packTransposeAvx512, 24});
   }
   if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows);
-  gemmBlocked(c, a, b, s, Blocking{avx2Heights<false, true>(), avx2Heights<true, true>(), avx2Heights<true, false>(),
-                                   kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96});
+  gemmBlocked(c, a, b, s, Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96});
 }
 
 }  // namespace
