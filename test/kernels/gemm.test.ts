@@ -188,6 +188,9 @@ t.test('gemm decode shapes (m ≤ 8) match the float64 reference', async (t) => 
   const shapes: Array<[number, number, number]> = [
     [1, 100, 300], [2, 17, 33], [3, 65, 16], [4, 64, 1], [5, 100, 33],
     [6, 200, 70], [7, 1, 300], [8, 129, 17], [8, 31, 300], [1, 1, 1], [3, 5, 7],
+    // AVX2, op(B) = B: chunks of up to 512 columns walked in 4-row depth
+    // blocks, several column blocks per chunk and a masked last one.
+    [1, 1100, 13], [4, 1100, 6], [7, 1100, 9], [2, 3000, 5],
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(5);
@@ -276,6 +279,7 @@ t.test('every ISA path gives bitwise the same result for 1, 2 and 3 threads', as
         { m: 100, n: 700, k: 40, transB: true },
         { m: 600, n: 100, k: 300, transB: true },
         { m: 1300, n: 40, k: 50 }, // > 2 tile rows on every path: B packed up front
+        { m: 3, n: 1100, k: 50 }, // AVX2 decode chunks follow the thread count
         { m: 9, n: 70, k: 60, batch: 5 },
       ];
       for (const o of cases) {
