@@ -389,7 +389,7 @@ export async function run({ lmkit, root, options, log }) {
   const bf16Kind = lmkit.backendInfo?.().cpu?.bf16Gemm;
   if (bf16Kind && bf16Kind !== 'avx512bf16')
     notes.push(
-      `bf16 GEMM: this CPU has no AVX512-BF16 (cpuInfo().bf16Gemm = '${bf16Kind}'); the portable path rounds to bf16 and multiplies in fp32, so it runs at about our fp32 speed and the ≥1.6× bar needs a CPU with vdpbf16ps`,
+      `bf16 GEMM: this CPU has no AVX512-BF16 (backendInfo().cpu.bf16Gemm = '${bf16Kind}'); the portable path rounds to bf16 and multiplies in fp32, so it runs at about our fp32 speed and the ≥1.6× bar needs a CPU with vdpbf16ps`,
     );
 
   // Ours for every PyTorch-peer case, then one torch process for all of them
