@@ -1,7 +1,8 @@
 // GEMM against PyTorch fixtures, a float64 reference, and across thread counts.
 // The shapes straddle every block edge of the fast paths (AVX-512: 12×32
-// micro-tiles, 192×256 C tiles, k blocks of 256, the m ≤ 8 decode path;
-// AVX2: 6×16, 96×128), and each body runs under every ISA.
+// micro-tiles, C tiles of up to 24 panels × 8, k blocks of 384, the m ≤ 8
+// decode path; AVX2: 6×16, up to 96 panels × 8, its own m ≤ 8 path), and
+// each body runs under every ISA.
 import t from 'tap';
 import type { Test } from 'tap';
 import { gemm, gemmBatched } from '../../lib/kernels/gemm.js';
@@ -163,8 +164,8 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
   const shapes: Array<[number, number, number]> = [
     [9, 33, 257], [13, 31, 1], [25, 65, 255], [47, 17, 256], [193, 47, 31],
     [97, 257, 33], [65, 129, 300], [13, 257, 513], [200, 33, 520], [11, 1, 40],
-    [128, 40, 70], [129, 40, 70], // B read in place up to m = 128 (k ≤ 1024), packed above
-    [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above
+    [128, 40, 70], [129, 40, 70], // AVX-512 reads B in place up to m = 128 (k ≤ 1024), packs above
+    [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above (AVX2 always packs)
     [287, 33, 40], [289, 40, 70], [577, 33, 40],
     [30, 70, 383], [50, 40, 384], [14, 35, 385], [26, 33, 769],
   ];
