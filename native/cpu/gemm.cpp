@@ -782,6 +782,15 @@ void smallChunk(float* c, const float* ap, const float* b, const GemmShape& s, i
 // RI·RJ) accumulators, the B vectors and one of A: up to 2 rows × 4 vectors,
 // 3–4 rows × 2, 5–8 rows × 1. Full vectors in the loops; k's tail (op(B) = Bᵀ)
 // and the last columns (op(B) = B) are masked loads, never masked stores.
+
+// Columns per op(B) = B task: about 4 tasks per thread, whole 32-column
+// blocks, at most kSmallChunkNAvx2. (The results do not depend on it.)
+constexpr int64_t kSmallChunkNAvx2 = 512;
+int64_t avx2RowChunk(int64_t n) {
+  const int64_t perTask = cpu::ceilDiv(n, 4 * int64_t{cpu::numThreads()});
+  return std::clamp<int64_t>(cpu::ceilDiv(perTask, 32) * 32, 32, kSmallChunkNAvx2);
+}
+
 // op(B) = B, columns [j0, j0 + cols) (cols ≤ kSmallChunkNAvx2) of C. B is
 // walked along its rows: kSmallDepthBlock rows at a time, each 8·NV-column
 // block of them met with its accumulators loaded from and stored back to
@@ -790,14 +799,7 @@ void smallChunk(float* c, const float* ap, const float* b, const GemmShape& s, i
 // for n = 3072 (12 KB) all fall into the same L1 sets (Zen 3: 1×3072·(768
 // deep) 10.4 GFLOP/s, OpenBLAS 12.8). Every element sees the same FMAs in
 // the same order either way.
-constexpr int64_t kSmallChunkNAvx2 = 512;
 constexpr int64_t kSmallDepthBlock = 4;
-// Columns per task: about 4 tasks per thread, whole 32-column blocks, at
-// most kSmallChunkNAvx2. (The results do not depend on it.)
-int64_t avx2RowChunk(int64_t n) {
-  const int64_t perTask = cpu::ceilDiv(n, 4 * int64_t{cpu::numThreads()});
-  return std::clamp<int64_t>(cpu::ceilDiv(perTask, 32) * 32, 32, kSmallChunkNAvx2);
-}
 
 template <int RI, int NV>
 LMKIT_TARGET_AVX2 void smallRowsAvx2(float* c, const float* ap, const float* b, const GemmShape& s, int64_t j0,

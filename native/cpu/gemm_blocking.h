@@ -50,6 +50,8 @@ class PanelScratch {
   int64_t capacity_ = 0;
 };
 
+inline int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
 // Tile sizes from the shape alone (never the thread count): at most 24 A
 // panels (mr rows each) by 8 B panels (nr columns), split evenly, and
 // narrowed until there are ≥ 16 tiles when the shape allows, so 2–3 threads
@@ -64,8 +66,6 @@ class PanelScratch {
 // tasks, once (Zen 3, interleaved, 2T, against 24 panels: +5–10% on the
 // 384×1152 (2048 deep) and 256×3072 products, +4% on 512×3072, the rest
 // within ±2%).
-inline int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
-
 struct GemmTiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
 };

@@ -112,6 +112,11 @@ void backwardRowScalar(float* dx, float* dw, float* db, const float* dy, const f
   }
 }
 
+// Both fast paths fetch the next row's lines while they work on this one.
+inline void prefetchRead(const float* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
 // ------------------------------------------------------------------ AVX-512
 // The rows stream through memory once; what decides the speed is keeping the
 // memory system busy (measured at 8192×768, see the file comment):
@@ -135,9 +140,6 @@ void backwardRowScalar(float* dx, float* dw, float* db, const float* dy, const f
 // vs 0.87 ms at 8192×768), so the forward always stores through the cache.
 constexpr int64_t kStreamBytes = int64_t{16} << 20;
 
-inline void prefetchRead(const float* p) {
-  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-}
 LMKIT_TARGET_AVX512 inline void prefetchWrite(const float* p) {
   asm volatile("prefetchw %0" : : "m"(*reinterpret_cast<const char*>(p)));
 }
