@@ -1,7 +1,7 @@
 // The public surface of lmkit.
 export * as kernels from './kernels/index.js';
 export {
-  backendInfo, setBackend, defaultDevice, setNumThreads, numThreads, setCpuIsa, cudaMemoryStats, cudaEmptyCache, cudaSynchronize,
+  backendInfo, setBackend, defaultDevice, setNumThreads, numThreads, setCpuIsa, setCpuAmx, cudaMemoryStats, cudaEmptyCache, cudaSynchronize,
 } from './runtime.js';
 export type { BackendInfo, CpuInfo, CpuIsa, CudaDeviceInfo, CudaMemoryStats, Device } from './runtime.js';
 

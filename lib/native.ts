@@ -26,10 +26,14 @@ export interface CpuInfo {
   /** Threads in lmkit's pool. */
   threads: number;
   /**
-   * How gemmBf16 runs now: 'avx512bf16' (vdpbf16ps, while isa is 'avx512' on a
-   * CPU with AVX512-BF16) or 'emulated' (same rounding, fp32 sums through gemm).
+   * How gemmBf16 runs now: 'amx' (AMX-BF16 tiles, while isa is 'avx512' on a
+   * CPU and OS that offer them and setCpuAmx / LMKIT_CPU_AMX=0 did not turn
+   * them off), 'avx512bf16' (vdpbf16ps, while isa is 'avx512' on a CPU with
+   * AVX512-BF16) or 'emulated' (same rounding, fp32 sums through gemm).
    */
-  bf16Gemm: 'avx512bf16' | 'emulated';
+  bf16Gemm: 'amx' | 'avx512bf16' | 'emulated';
+  /** Whether this CPU and OS offer AMX-BF16 tiles to this process. */
+  amx: boolean;
 }
 
 /** A typed view of CUDA device memory (the device twin of a typed array). */
@@ -127,6 +131,7 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   numThreads(): number;
   setCpuIsa(isa: string): void;
+  setCpuAmx(enabled: boolean): void;
 
   gemm(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmOptions): void;
   gemmBatched(a: F32Buffer, b: F32Buffer, c: F32Buffer, opts: GemmBatchedOptions): void;

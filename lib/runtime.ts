@@ -80,3 +80,12 @@ export type CpuIsa = 'scalar' | 'avx2' | 'avx512';
 export function setCpuIsa(isa: CpuIsa): void {
   addon.setCpuIsa(isa);
 }
+
+/**
+ * Lets gemmBf16 use AMX-BF16 tiles where the CPU has them (the default), or
+ * not: then it runs on vdpbf16ps (for tests and benchmarks; LMKIT_CPU_AMX=0
+ * does the same at load). Throws when enabling it on a CPU without AMX.
+ */
+export function setCpuAmx(enabled: boolean): void {
+  addon.setCpuAmx(enabled);
+}

@@ -33,9 +33,9 @@ void gemmBatched(float* c, const float* a, const float* b, const GemmShape& s,
 // fp32 denormals to signed zero) and the products summed in fp32
 // (cpu/gemm_bf16.cpp). CPU only.
 void gemmBf16(float* c, const float* a, const float* b, const GemmShape& s);
-// True while gemmBf16 runs on AVX512-BF16 (vdpbf16ps); false: the portable
-// emulation (same rounding, fp32 sums through gemm).
-bool gemmBf16Native();
+// How gemmBf16 runs now: "amx" (AMX-BF16 tiles), "avx512bf16" (vdpbf16ps),
+// or "emulated" (the portable path: same rounding, fp32 sums through gemm).
+const char* gemmBf16Path();
 
 // ---------------------------------------------------------------- LayerNorm
 // y = (x − mean)·rstd·weight + bias over the last dim, rstd = 1/sqrt(var + eps),

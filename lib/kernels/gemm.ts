@@ -54,10 +54,11 @@ export function gemmBatched(
 /**
  * gemm with op(A) and op(B) rounded to bfloat16 (nearest even; fp32
  * denormals become ±0) and the products summed in fp32: about 2^-8 relative
- * error against the fp32 product, for twice the multiply throughput where
- * the CPU has AVX512-BF16 (backendInfo().cpu.bf16Gemm says whether it runs
- * there or emulated). Made for training-sized products: it rounds all of
- * op(B) on every call, so decode shapes (m ≤ 8) run faster through gemm.
+ * error against the fp32 product. It runs on AMX-BF16 tiles where the CPU
+ * has them, else on AVX512-BF16's vdpbf16ps, else emulated through gemm
+ * (backendInfo().cpu.bf16Gemm says which; setCpuAmx turns AMX off). Made
+ * for training-sized products: it rounds all of op(B) on every call, so
+ * decode shapes (m ≤ 8) run faster through gemm.
  * CPU (host) arrays only.
  */
 export function gemmBf16(a: Float32Array, b: Float32Array, c: Float32Array, opts: GemmShapeOptions): void {

@@ -18,7 +18,8 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < names.size(); ++i) available.Set(static_cast<uint32_t>(i), names[i]);
   cpuInfo.Set("isaAvailable", available);
   cpuInfo.Set("threads", cpu::numThreads());
-  cpuInfo.Set("bf16Gemm", gemmBf16Native() ? "avx512bf16" : "emulated");
+  cpuInfo.Set("bf16Gemm", gemmBf16Path());
+  cpuInfo.Set("amx", cpu::hasAmxBf16());
   return cpuInfo;
 }
 
@@ -49,6 +50,15 @@ Napi::Value SetCpuIsa(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetCpuAmx(const Napi::CallbackInfo& info) {
+  Args args(info, "setCpuAmx", 1);
+  Napi::Value v = info[0];
+  if (!v.IsBoolean()) args.typeError("setCpuAmx: expected a boolean for enabled but received " + describe(v));
+  if (!cpu::setAmxAllowed(v.As<Napi::Boolean>().Value()))
+    args.rangeError("setCpuAmx: this CPU (or OS) does not offer AMX-BF16 tiles; backendInfo().cpu.amx is false");
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerRuntime(Napi::Env env, Napi::Object exports) {
@@ -56,6 +66,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("setCpuIsa", Napi::Function::New(env, SetCpuIsa, "setCpuIsa"));
+  exports.Set("setCpuAmx", Napi::Function::New(env, SetCpuAmx, "setCpuAmx"));
 }
 
 }  // namespace lmkit::binding

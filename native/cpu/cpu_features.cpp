@@ -1,8 +1,13 @@
 // CPU feature detection and the ISA switch behind the kernels' dispatch.
 #include "cpu/cpu_features.h"
 
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 
 namespace lmkit::cpu {
 namespace {
@@ -59,6 +64,51 @@ bool hasAvx512Bf16() {
     return bestIsa() == Isa::Avx512 && __builtin_cpu_supports("avx512bf16");
   }();
   return has;
+}
+
+namespace {
+
+// CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; XCR0 bits 17 and 18:
+// the OS saves the tile configuration and data. Linux (5.16+) also wants
+// each process to ask for the tile data state before its first use.
+bool detectAmxBf16() {
+  // The AMX path packs with vcvtne2ps2bf16.
+  if (!hasAvx512Bf16()) return false;
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  if (!(edx & (1u << 22)) || !(edx & (1u << 24))) return false;
+  unsigned xcr0Low, xcr0High;
+  __asm__("xgetbv" : "=a"(xcr0Low), "=d"(xcr0High) : "c"(0));
+  if ((xcr0Low & (3u << 17)) != (3u << 17)) return false;
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
+std::atomic<bool>& amxSwitch() {
+  static std::atomic<bool> allowed{[] {
+    const char* env = std::getenv("LMKIT_CPU_AMX");
+    return !(env != nullptr && std::strcmp(env, "0") == 0);
+  }()};
+  return allowed;
+}
+
+}  // namespace
+
+bool hasAmxBf16() {
+  static const bool has = detectAmxBf16();
+  return has;
+}
+
+bool amxAllowed() { return hasAmxBf16() && amxSwitch().load(std::memory_order_relaxed); }
+
+bool setAmxAllowed(bool allowed) {
+  if (allowed && !hasAmxBf16()) return false;
+  amxSwitch().store(allowed, std::memory_order_relaxed);
+  return true;
 }
 
 const char* isaName(Isa isa) {

@@ -28,6 +28,16 @@ const std::string& isaReason();
 // AVX512-BF16 (vdpbf16ps, vcvtne2ps2bf16) on this CPU; the bf16 GEMM uses it
 // only while the active ISA is avx512.
 bool hasAvx512Bf16();
+// AMX-BF16 tiles (tdpbf16ps) usable by this process: the CPU has them, the OS
+// saves their state, and Linux granted the permission a process must ask for
+// (arch_prctl ARCH_REQ_XCOMP_PERM, asked once here).
+bool hasAmxBf16();
+// Whether the bf16 GEMM may use AMX (while the active ISA is avx512): on by
+// default where hasAmxBf16(), off with LMKIT_CPU_AMX=0 or setAmxAllowed(false)
+// (tests use it to run the AVX512-BF16 path on an AMX CPU too).
+bool amxAllowed();
+// Returns false (and changes nothing) when enabling it on a CPU without AMX.
+bool setAmxAllowed(bool allowed);
 
 }  // namespace lmkit::cpu
 
@@ -37,3 +47,5 @@ bool hasAvx512Bf16();
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 #define LMKIT_TARGET_AVX512BF16 \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c")))
+#define LMKIT_TARGET_AMX \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16,avx2,fma,f16c")))

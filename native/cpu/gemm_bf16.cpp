@@ -181,18 +181,18 @@ alignas(64) const uint16_t kInterleave[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20,
 // The w values of one depth are contiguous (op(A) = Aᵀ, op(B) = B):
 // src[p·ld + r]. Two depths are rounded together and interleaved. `panels`
 // adjacent panels (vectors 0 .. panels·w − 1, the first `valid` real) are
-// packed in one pass over the depths, panel g at dst + g·w·pairs: the
+// packed in one pass over the depths, panel g at dst + g·panelWords: the
 // source rows lie ld apart (often pages), so reading a wide run of each at
 // once saves most of the cache and TLB misses one panel at a time costs.
 LMKIT_TARGET_AVX512BF16 void packAcrossDepth(uint32_t* dst, const float* src, int64_t ld, int64_t valid,
-                                             int w, int64_t panels, int64_t kc) {
+                                             int w, int64_t panels, int64_t panelWords, int64_t kc) {
   const __m512i order = _mm512_load_si512(kInterleave);
   const int64_t pairs = (kc + 1) / 2;
   for (int64_t q = 0; q < pairs; ++q) {
     const float* even = src + 2 * q * ld;
     const bool hasOdd = 2 * q + 1 < kc;
     for (int64_t g = 0; g < panels; ++g) {
-      uint32_t* to = dst + g * w * pairs + q * w;
+      uint32_t* to = dst + g * panelWords + q * w;
       for (int r0 = 0; r0 < w; r0 += 16) {
         const int64_t r = g * w + r0;
         const __mmask16 vmask = lowLanes(valid - r);
@@ -304,7 +304,8 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
           const int64_t i0 = first * bl.mr;
           uint32_t* dst = apack + d / 2 * mPad + i0 * pairs;
           if (s.transA)
-            packAcrossDepth(dst, a + p0 * s.m + i0, s.m, s.m - i0, bl.mr, std::min(kPackGroup, t.mPanels - first), kc);
+            packAcrossDepth(dst, a + p0 * s.m + i0, s.m, s.m - i0, bl.mr, std::min(kPackGroup, t.mPanels - first),
+                            bl.mr * pairs, kc);
           else
             packAlongDepth(dst, a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, s.m - i0), bl.mr, kc);
         } else {
@@ -314,7 +315,8 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
           if (s.transB)
             packAlongDepth(dst, b + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, s.n - j0), bl.nr, kc);
           else
-            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, bl.nr, std::min(kPackGroup, t.nPanels - first), kc);
+            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, bl.nr, std::min(kPackGroup, t.nPanels - first),
+                            bl.nr * pairs, kc);
         }
       }
     });
@@ -339,6 +341,193 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
   }
 }
 
+// ---------------------------------------------------------------- AMX path
+
+// AMX-BF16 (Sapphire Rapids and later): tdpbf16ps multiplies a 16×32 bf16
+// tile of A by a 32×16 tile of B (16 rows of depth pairs) into a 16×16 fp32
+// tile, 16384 multiply-adds per instruction (measured on this Xeon: 1177
+// GFLOP/s on one core, against 136 for fp32 FMA and 69 for vdpbf16ps).
+// The same BLIS loop as above with 32×32 blocks of C held in four tiles
+// (tmm0–3), two A tiles (tmm4, tmm5) and two B tiles (tmm6, tmm7):
+//   * A panels (32 rows) are stored row by row, P words per row (word q: the
+//     pair of depths 2q, 2q + 1), the layout a tile row is loaded from.
+//   * B panels (32 columns) are the AVX512-BF16 packing (word (q, j) at
+//     q·32 + j): the 16 columns of a B tile are rows 128 bytes apart.
+//   * P is the block's depth pairs rounded up to 16 with zero words in A
+//     and B, so every step is a whole tile and the padding adds 0·0.
+// Each tile product sums in fp32 (round to nearest even; denormal inputs
+// and results flush to zero, as vdpbf16ps does), so the error bound of the
+// fp32 sums is the AVX512-BF16 path's. Tasks own their C blocks and walk the
+// k blocks in order: bitwise independent of the thread count.
+
+constexpr int kAmxBlock = 32;         // rows and columns of C per micro-kernel
+constexpr int64_t kAmxStepPairs = 16;  // depth pairs per tile product
+
+inline int64_t paddedPairs(int64_t kc) { return cpu::ceilDiv((kc + 1) / 2, kAmxStepPairs) * kAmxStepPairs; }
+
+// Palette 1, eight tiles of 16 rows × 64 bytes. A constant in memory: GCC 12
+// does not see that ldtilecfg reads its operand and dropped the stores that
+// filled a local one (the tiles then stayed unconfigured: SIGILL).
+struct alignas(64) TileConfig {
+  uint8_t palette, startRow;
+  uint8_t reserved[14];
+  uint16_t bytesPerRow[16];
+  uint8_t rows[16];
+};
+const TileConfig kTileConfig = {1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+
+LMKIT_TARGET_AMX void configureTiles() { _tile_loadconfig(&kTileConfig); }
+
+// A panel from rows contiguous along depth (op(A) = A): rows are rounded in
+// runs of 32 depths, which cvtne2ps2bf16 leaves in tile-row order already.
+LMKIT_TARGET_AMX void packRowsAmx(uint32_t* dst, const float* src, int64_t ld, int64_t valid, int64_t kc,
+                                  int64_t pairsPad) {
+  for (int r = 0; r < kAmxBlock; ++r) {
+    uint32_t* row = dst + r * pairsPad;
+    if (r >= valid) {
+      std::memset(row, 0, sizeof(uint32_t) * pairsPad);
+      continue;
+    }
+    const float* from = src + r * ld;
+    for (int64_t p = 0; p < 2 * pairsPad; p += 32) {
+      const __mmask16 lo = lowLanes(kc - p), hi = lowLanes(kc - p - 16);
+      const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, from + p + 16), _mm512_maskz_loadu_ps(lo, from + p));
+      _mm512_store_si512(row + p / 2, reinterpret_cast<const __m512i&>(h));
+    }
+  }
+}
+
+// A panel from columns contiguous across depth (op(A) = Aᵀ, src[p·ld + r]):
+// 16 pairs of 16 rows are rounded and interleaved as packAcrossDepth does,
+// then transposed so each row's words lie together.
+LMKIT_TARGET_AMX void packColumnsAmx(uint32_t* dst, const float* src, int64_t ld, int64_t valid, int64_t kc,
+                                     int64_t pairsPad) {
+  const __m512i order = _mm512_load_si512(kInterleave);
+  for (int64_t q0 = 0; q0 < pairsPad; q0 += 16) {
+    for (int r0 = 0; r0 < kAmxBlock; r0 += 16) {
+      const __mmask16 vmask = lowLanes(valid - r0);
+      __m512i v[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        const int64_t depth = 2 * (q0 + i);
+        const __m512 e = depth < kc ? _mm512_maskz_loadu_ps(vmask, src + depth * ld + r0) : _mm512_setzero_ps();
+        const __m512 o = depth + 1 < kc ? _mm512_maskz_loadu_ps(vmask, src + (depth + 1) * ld + r0) : _mm512_setzero_ps();
+        const __m512bh h = _mm512_cvtne2ps_pbh(o, e);
+        v[i] = _mm512_permutexvar_epi16(order, reinterpret_cast<const __m512i&>(h));
+      }
+      transposeWords(v);
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) _mm512_store_si512(dst + (r0 + r) * pairsPad + q0, v[r]);
+    }
+  }
+}
+
+// C block (rows × cols valid of 32×32) = alpha·A panel·B panel + beta·C over
+// pairsPad depth pairs. beta = 0 never reads C.
+LMKIT_TARGET_AMX void microKernelAmx(int64_t pairsPad, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc,
+                                     int rows, int cols, float alpha, float beta) {
+  const int64_t aStride = pairsPad * sizeof(uint32_t);
+  constexpr int64_t bStride = kAmxBlock * sizeof(uint32_t);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t q = 0; q < pairsPad; q += kAmxStepPairs) {
+    _tile_loadd(4, ap + q, aStride);
+    _tile_loadd(5, ap + 16 * pairsPad + q, aStride);
+    _tile_loadd(6, bp + q * kAmxBlock, bStride);
+    _tile_loadd(7, bp + q * kAmxBlock + 16, bStride);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  alignas(64) float block[kAmxBlock * kAmxBlock];
+  _tile_stored(0, block, bStride);
+  _tile_stored(1, block + 16, bStride);
+  _tile_stored(2, block + 16 * kAmxBlock, bStride);
+  _tile_stored(3, block + 16 * kAmxBlock + 16, bStride);
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+  const __mmask16 mask[2] = {lowLanes(cols), lowLanes(cols - 16)};
+  for (int r = 0; r < rows; ++r) {
+    float* cr = c + r * ldc;
+    for (int v = 0; v < 2; ++v) {
+      __m512 out = _mm512_mul_ps(_mm512_load_ps(block + r * kAmxBlock + 16 * v), va);
+      if (beta != 0.0f) out = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[v], cr + 16 * v), vb, out);
+      _mm512_mask_storeu_ps(cr + 16 * v, mask[v], out);
+    }
+  }
+}
+
+LMKIT_TARGET_AMX void releaseTiles() { _tile_release(); }
+
+void gemmBlockedAmx(float* c, const float* a, const float* b, const GemmShape& s) {
+  const cpu::GemmTiling t = cpu::planGemmTiles(s, kAmxBlock, kAmxBlock);
+  const int64_t mPad = t.mPanels * kAmxBlock, nPad = t.nPanels * kAmxBlock;
+  const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, 2 * kPackBudget / (mPad + nPad)) / kKc * kKc);
+  // kKc / 2 is a multiple of 16, so only a super-block's last block pads.
+  const int64_t depthPairs = paddedPairs(std::min(superK, s.k));
+  const int64_t aWords = mPad * depthPairs;
+  const int64_t total = aWords + nPad * depthPairs;
+  Buffer<uint32_t> oneOff;
+  uint32_t* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
+  uint32_t* const apack = scratch;
+  uint32_t* const bpack = scratch + aWords;
+  const int64_t bTasks = s.transB ? t.nPanels : cpu::ceilDiv(t.nPanels, kPackGroup);
+
+  for (int64_t q0 = 0; q0 < s.k; q0 += superK) {
+    const int64_t qk = std::min(superK, s.k - q0);
+    // The block at depth d holds panel i at pack + (d/2)·pad + i·32·P.
+    cpu::parallelFor(t.mPanels + bTasks, [&](int64_t task) {
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t kc = std::min(kKc, qk - d), pairs = (kc + 1) / 2, pairsPad = paddedPairs(kc);
+        const int64_t p0 = q0 + d;
+        if (task < t.mPanels) {
+          const int64_t i0 = task * kAmxBlock;
+          uint32_t* dst = apack + d / 2 * mPad + i0 * pairsPad;
+          if (s.transA)
+            packColumnsAmx(dst, a + p0 * s.m + i0, s.m, s.m - i0, kc, pairsPad);
+          else
+            packRowsAmx(dst, a + i0 * s.k + p0, s.k, s.m - i0, kc, pairsPad);
+        } else {
+          const int64_t first = s.transB ? task - t.mPanels : (task - t.mPanels) * kPackGroup;
+          const int64_t panels = s.transB ? 1 : std::min(kPackGroup, t.nPanels - first);
+          const int64_t j0 = first * kAmxBlock;
+          uint32_t* dst = bpack + d / 2 * nPad + j0 * pairsPad;
+          if (s.transB)
+            packAlongDepth(dst, b + j0 * s.k + p0, s.k, std::min<int64_t>(kAmxBlock, s.n - j0), kAmxBlock, kc);
+          else
+            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, kAmxBlock, panels, kAmxBlock * pairsPad, kc);
+          for (int64_t g = 0; g < panels; ++g)
+            std::memset(dst + g * kAmxBlock * pairsPad + pairs * kAmxBlock, 0,
+                        sizeof(uint32_t) * kAmxBlock * (pairsPad - pairs));
+        }
+      }
+    });
+    cpu::parallelFor(t.mTiles * t.nTiles, [&](int64_t task) {
+      const int64_t ip0 = (task / t.nTiles) * t.tm, ip1 = std::min(ip0 + t.tm, t.mPanels);
+      const int64_t jp0 = (task % t.nTiles) * t.tn, jp1 = std::min(jp0 + t.tn, t.nPanels);
+      configureTiles();
+      for (int64_t d = 0; d < qk; d += kKc) {
+        const int64_t pairsPad = paddedPairs(std::min(kKc, qk - d));
+        const float beta = q0 + d == 0 ? s.beta : 1.0f;
+        const uint32_t* ablock = apack + d / 2 * mPad;
+        const uint32_t* bblock = bpack + d / 2 * nPad;
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int cols = static_cast<int>(std::min<int64_t>(kAmxBlock, s.n - jp * kAmxBlock));
+          for (int64_t ip = ip0; ip < ip1; ++ip) {
+            const int rows = static_cast<int>(std::min<int64_t>(kAmxBlock, s.m - ip * kAmxBlock));
+            microKernelAmx(pairsPad, ablock + ip * kAmxBlock * pairsPad, bblock + jp * kAmxBlock * pairsPad,
+                           c + ip * kAmxBlock * s.n + jp * kAmxBlock, s.n, rows, cols, s.alpha, beta);
+          }
+        }
+      }
+      releaseTiles();
+    });
+  }
+}
+
 // beta·C when no product is needed (alpha = 0 or k = 0), as gemm does.
 void scaleOnly(float* c, const GemmShape& s) {
   cpu::parallelRange(s.m, 16, [&](int64_t i0, int64_t i1) {
@@ -353,13 +542,19 @@ void scaleOnly(float* c, const GemmShape& s) {
 
 }  // namespace
 
-bool gemmBf16Native() { return cpu::activeIsa() == cpu::Isa::Avx512 && cpu::hasAvx512Bf16(); }
+const char* gemmBf16Path() {
+  if (cpu::activeIsa() != cpu::Isa::Avx512) return "emulated";
+  if (cpu::amxAllowed()) return "amx";
+  return cpu::hasAvx512Bf16() ? "avx512bf16" : "emulated";
+}
 
 void gemmBf16(float* c, const float* a, const float* b, const GemmShape& s) {
   if (s.m == 0 || s.n == 0) return;
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
-  if (!gemmBf16Native()) return gemmBf16Portable(c, a, b, s);
-  gemmBlockedBf16(c, a, b, s, kBlocking);
+  if (cpu::activeIsa() != cpu::Isa::Avx512) return gemmBf16Portable(c, a, b, s);
+  if (cpu::amxAllowed()) return gemmBlockedAmx(c, a, b, s);
+  if (cpu::hasAvx512Bf16()) return gemmBlockedBf16(c, a, b, s, kBlocking);
+  gemmBf16Portable(c, a, b, s);
 }
 
 }  // namespace lmkit

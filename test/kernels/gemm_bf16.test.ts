@@ -1,18 +1,41 @@
 // gemmBf16 against a float64 reference on bf16-rounded inputs (the rounding
 // written here, independently of the kernel's), against the exact fp32
 // product, and across thread counts. Shapes straddle the fast path's edges
-// (14×32 micro-tiles, 224-row C tiles, k blocks of 512, odd k) and each body
-// runs under every ISA: avx512 is the vdpbf16ps path on a CPU with
-// AVX512-BF16, the others (and avx512 without it) the portable emulation.
+// (14×32 micro-tiles and 224-row C tiles of the vdpbf16ps path, 32×32
+// blocks, 16-pair steps and 768-row C tiles of the AMX path, k blocks of 512,
+// odd k) and each body runs on every path this machine has: under each ISA,
+// and under avx512 once more with AMX turned off where the CPU has AMX. So
+// avx512 is the AMX path on a CPU with AMX-BF16, the vdpbf16ps path on one
+// with AVX512-BF16; the other ISAs (and avx512 without either) the portable
+// emulation.
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import type { Test } from 'tap';
 import { gemmBf16 } from '../../lib/kernels/gemm.js';
-import { backendInfo, numThreads, setCpuIsa, setNumThreads } from '../../lib/runtime.js';
+import { backendInfo, numThreads, setCpuAmx, setCpuIsa, setNumThreads } from '../../lib/runtime.js';
 import { expectBitwise } from '../helpers/compare.js';
 import { f32, loadFixtures } from '../helpers/fixtures.js';
 import { forEachIsa } from '../helpers/isa.js';
 import { Rng, randn } from '../helpers/random.js';
+
+/**
+ * forEachIsa, and on a CPU with AMX the avx512 body a second time with AMX
+ * off (the vdpbf16ps path); AMX is back on afterwards.
+ */
+async function forEachPath(t: Test, body: (t: Test, isa: string) => void | Promise<void>): Promise<void> {
+  const amx = backendInfo().cpu.amx;
+  await forEachIsa(t, async (t, isa) => {
+    await body(t, isa);
+    if (isa === 'avx512' && amx) {
+      setCpuAmx(false);
+      try {
+        await t.test('AMX off (vdpbf16ps)', async (tt) => body(tt, 'avx512, AMX off'));
+      } finally {
+        setCpuAmx(true);
+      }
+    }
+  });
+}
 
 type Opts = { m: number; n: number; k: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number };
 
@@ -116,7 +139,7 @@ t.test('bf16 rounding: k = 1 products by 1 return bf16(a), the rounding written 
   const rng = new Rng(1);
   const a = Float32Array.from([...specials, ...randn(rng, 200, 100)]);
   const want = Array.from(a, bf16);
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     const c = new Float32Array(a.length);
     gemmBf16(a, Float32Array.of(1), c, { m: a.length, n: 1, k: 1 });
     const bad = want.findIndex((w, i) => !(w === c[i] || (Number.isNaN(w) && Number.isNaN(c[i]!))));
@@ -127,7 +150,7 @@ t.test('bf16 rounding: k = 1 products by 1 return bf16(a), the rounding written 
 t.test('gemmBf16 matches PyTorch: its bf16 rounding, and the float64 product of its rounded inputs', async (t) => {
   const [rounding, ...products] = loadFixtures('gemm_bf16');
   const x = f32(rounding!, 'x'), want = f32(rounding!, 'bf16');
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     const c = new Float32Array(x.length);
     gemmBf16(x, Float32Array.of(1), c, { m: x.length, n: 1, k: 1 });
     expectBitwise(t, `${x.length} values: C = torch's x.to(bfloat16)`, c, want);
@@ -144,11 +167,13 @@ t.test('gemmBf16 matches PyTorch: its bf16 rounding, and the float64 product of 
 });
 
 t.test('gemmBf16 matches the float64 reference on rounded inputs across block edges, all transposes', async (t) => {
-  // m: the 14-row micro-tile ±1, the 224-row C tile ±1; n: 16/32 ±1; k: 1,
-  // odd, the 512-deep block ±1, two blocks + 1.
+  // m: the 14-row micro-tile ±1, the 224-row C tile ±1, the 32-row AMX
+  // block ±1, the 768-row AMX C tile + 1; n: 16/32 ±1; k: 1, odd, a 16-pair
+  // AMX step ±1, the 512-deep block ±1, two blocks + 1.
   const shapes: Array<[number, number, number]> = [
     [1, 1, 1], [3, 17, 33], [17, 33, 257], [13, 31, 3], [15, 65, 511], [14, 32, 512],
     [33, 1, 513], [225, 47, 17], [223, 33, 31], [29, 63, 1025], [1, 257, 65], [257, 3, 9],
+    [32, 32, 32], [31, 64, 33], [65, 31, 34], [769, 17, 5],
   ];
   const rng = new Rng(21);
   const cases = shapes.flatMap(([m, n, k], si) =>
@@ -158,7 +183,7 @@ t.test('gemmBf16 matches the float64 reference on rounded inputs across block ed
       return { o, ...ops, ref: reference(ops.a, ops.b, ops.c0, o) };
     }),
   );
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     for (const { o, a, b, c0, ref } of cases) {
       const c = c0.slice();
       gemmBf16(a, b, c, o);
@@ -177,7 +202,7 @@ t.test('gemmBf16 with k longer than one packed super-block', async (t) => {
   const sub: Opts = { ...o, m: rows.length };
   const ref = reference(Float32Array.from(rows.flatMap((i) => Array.from(a.subarray(i * o.k, (i + 1) * o.k)))), b,
     Float32Array.from(rows.flatMap((i) => Array.from(c0.subarray(i * o.n, (i + 1) * o.n)))), sub);
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     const c = c0.slice();
     gemmBf16(a, b, c, o);
     const got = Float32Array.from(rows.flatMap((i) => Array.from(c.subarray(i * o.n, (i + 1) * o.n))));
@@ -194,7 +219,7 @@ t.test('gemmBf16 is within ~2^-8 of the exact fp32 product (and is not fp32)', a
   const o: Opts = { m: 96, n: 80, k: 768, transB: true };
   const { a, b } = operands(new Rng(8), o);
   const ref = reference(a, b, new Float32Array(o.m * o.n), o);
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     const c = new Float32Array(o.m * o.n);
     gemmBf16(a, b, c, o);
     const gamma = 2 ** -8 + 2 ** -18 + (o.k + 4) * 2 ** -24;
@@ -212,7 +237,7 @@ t.test('gemmBf16 is within ~2^-8 of the exact fp32 product (and is not fp32)', a
 });
 
 t.test('gemmBf16: beta = 0 ignores NaN in C; alpha = 0 or k = 0 gives beta·C', async (t) => {
-  await forEachIsa(t, (t) => {
+  await forEachPath(t, (t) => {
     const rng = new Rng(7);
     const a = randn(rng, 5 * 9), b = randn(rng, 9 * 6);
     const c = new Float32Array(30).fill(NaN);
@@ -233,7 +258,7 @@ t.test('gemmBf16 results do not depend on the thread count (bitwise)', async (t)
   const a = randn(rng, m * k), b = randn(rng, k * n);
   const initial = numThreads();
   try {
-    await forEachIsa(t, (t) => {
+    await forEachPath(t, (t) => {
       for (const [transA, transB] of transposes) {
         const results = [1, 2, 3].map((threads) => {
           setNumThreads(threads);
@@ -260,16 +285,33 @@ t.test('gemmBf16 rejects wrong sizes and aliasing with a RangeError naming the a
 
 const cpuFlags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : null;
 
-t.test('cpuInfo().bf16Gemm: the vdpbf16ps path exactly when the CPU has it and avx512 is active', { skip: cpuFlags === null ? 'no /proc/cpuinfo to read the CPU flags from (Linux only)' : false }, async (t) => {
+t.test('cpuInfo().bf16Gemm: AMX where the CPU has it, else vdpbf16ps where it has that, while avx512 is active', { skip: cpuFlags === null ? 'no /proc/cpuinfo to read the CPU flags from (Linux only)' : false }, async (t) => {
   const flags = cpuFlags ?? '';
   const hasBf16 = /\bavx512_bf16\b/.test(flags);
+  // The kernel may withhold the tile state (then there is no amx_tile flag,
+  // or the permission request fails): cpu.amx reports what this process got.
+  const hasAmx = /\bamx_bf16\b/.test(flags) && /\bamx_tile\b/.test(flags);
+  const amx = backendInfo().cpu.amx;
+  t.ok(!amx || (hasAmx && hasBf16), `cpu.amx ${amx}: only with amx_bf16, amx_tile and avx512_bf16 in the flags`);
   const initial = backendInfo().cpu.isa;
   try {
-    await forEachIsa(t, (t, isa) => {
-      const want = isa === 'avx512' && hasBf16 ? 'avx512bf16' : 'emulated';
-      t.equal(backendInfo().cpu.bf16Gemm, want, `isa ${isa}, avx512_bf16 ${hasBf16 ? 'present' : 'absent'}: ${want}`);
+    await forEachPath(t, (t, path) => {
+      const want = path === 'avx512' && amx ? 'amx' : path.startsWith('avx512') && hasBf16 ? 'avx512bf16' : 'emulated';
+      t.equal(backendInfo().cpu.bf16Gemm, want, `${path}, avx512_bf16 ${hasBf16 ? 'present' : 'absent'}, AMX ${amx ? 'granted' : 'absent'}: ${want}`);
     });
   } finally {
     setCpuIsa(initial as 'scalar' | 'avx2' | 'avx512');
   }
+});
+
+t.test('setCpuAmx: enabling it without AMX is a RangeError; disabling is always allowed', async (t) => {
+  setCpuAmx(false);
+  t.not(backendInfo().cpu.bf16Gemm, 'amx', 'AMX off: another path');
+  if (backendInfo().cpu.amx) {
+    setCpuAmx(true);
+    t.equal(backendInfo().cpu.isa === 'avx512' ? backendInfo().cpu.bf16Gemm : 'amx', 'amx', 'AMX back on');
+  } else {
+    t.throws(() => setCpuAmx(true), { name: 'RangeError', message: /setCpuAmx: this CPU \(or OS\) does not offer AMX-BF16/ });
+  }
+  t.throws(() => setCpuAmx('yes' as unknown as boolean), { name: 'TypeError', message: /setCpuAmx: expected a boolean/ });
 });
