@@ -181,7 +181,7 @@ t.test('thousands of bad calls: clear TypeError/RangeError, no crash, no out-of-
 t.test('every native kernel has a fuzz template', async (t) => {
   // Runtime entries, and the CUDA loader / device-memory entries (they need a
   // loaded CUDA backend; their bad-argument checks are in test/cuda/device_training.test.ts).
-  const runtime = new Set(['cpuInfo', 'setNumThreads', 'numThreads', 'setCpuIsa', 'cudaLoad', 'CudaArray', 'cudaAlloc',
+  const runtime = new Set(['cpuInfo', 'setNumThreads', 'numThreads', 'setCpuIsa', 'setCpuAmx', 'cudaLoad', 'CudaArray', 'cudaAlloc',
     'cudaUpload', 'cudaDownload', 'cudaCopy', 'cudaFill', 'cudaScale', 'cudaMemoryStats', 'cudaEmptyCache', 'cudaSynchronize']);
   // The mpi* entries (lib/distributed) are no kernels: they act on the
   // process's MPI state (mpiAbort ends it), so they are not fuzzed here; their
