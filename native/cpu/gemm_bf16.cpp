@@ -8,8 +8,10 @@
 // both paths round alike. A product of two bf16 values is exact in fp32;
 // only the sums round.
 //
-// Fast path (AVX512-BF16 while the active ISA is avx512), gemm.cpp's BLIS
-// structure with bf16 panels:
+// Paths, while the active ISA is avx512: AMX-BF16 tiles where the CPU and OS
+// offer them (the AMX section below), else AVX512-BF16.
+//
+// AVX512-BF16 path, gemm.cpp's BLIS structure with bf16 panels:
 //   * Packing rounds and absorbs the transposes. A panel of w rows of op(A)
 //     (or columns of op(B)) holds 32-bit words, word (q, r) at dst[q·w + r]
 //     = the bf16 pair (depth 2q in the low half, 2q+1 in the high half) of
