@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { parseArgs, UsageError, USAGE } from './lib/args.mjs';
+import { readCpuTimes, stealShare, stealNotes } from './lib/cpu_steal.mjs';
 import { loadLmkit } from './lib/lmkit.mjs';
 import { machineInfo, resultsPath, writeResults, RESULTS_SCHEMA } from './lib/results.mjs';
 import { renderReport } from './lib/table.mjs';
@@ -57,8 +58,10 @@ async function main() {
     // Other work on the machine skews every figure, and PyTorch's OpenMP
     // threads more than most; record it so a reader can tell.
     const loadAtStart = os.loadavg()[0];
+    const cpuAtStart = readCpuTimes();
     log(`suite ${name}: ${suite.description ?? ''} (threads ${options.threads}${options.quick ? ', quick' : ''})`);
     const result = await suite.run({ lmkit, root, options, log });
+    const steal = stealShare(cpuAtStart, readCpuTimes());
     const report = {
       schema: RESULTS_SCHEMA,
       suite: name,
@@ -68,6 +71,7 @@ async function main() {
         ...machineInfo({ root, backend: lmkit.backendInfo() }),
         lmkitThreads: lmkit.numThreads(),
         loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] },
+        cpuStealShare: steal,
         ...result.machine,
       },
       limits: result.limits ?? {},
@@ -75,7 +79,7 @@ async function main() {
       rows: result.rows,
       // Figures a suite measures beyond the speed rows (the serve suite's lag and memory), kept as it gives them.
       ...(result.figures ? { figures: result.figures } : {}),
-      notes: [...(result.notes ?? []), ...loadNotes(loadAtStart, options.threads)],
+      notes: [...(result.notes ?? []), ...loadNotes(loadAtStart, options.threads), ...stealNotes(steal)],
       durationS: Math.round((Date.now() - started) / 100) / 10,
     };
     process.stdout.write(`${renderReport(report)}\n`);

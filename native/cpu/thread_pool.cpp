@@ -1,9 +1,13 @@
 // Thread pool implementation; see thread_pool.h for the contract.
 //
 // One loop runs at a time. Its task counter packs (generation << 32 | next
-// task) into one atomic, so a worker that wakes late can only claim tasks of
-// the loop it read the job description for: a claim is a CAS that fails once
-// the generation has moved on.
+// task) into one atomic, and a claim is a CAS on it. A new loop closes the
+// counter (nothing claimable) before it rewrites the loop's description and
+// opens it at task 0 after: otherwise a worker that read the old counter and
+// then the new, larger task count could claim a task of the new loop before it
+// was published; the task ran twice, and its extra completion let the loop
+// return while a task still ran. The atomics are sequentially consistent, so a
+// successful CAS proves that the description read before it is this loop's.
 #include "cpu/thread_pool.h"
 
 #include <sched.h>
@@ -22,6 +26,9 @@ namespace {
 
 constexpr int kSpinBeforeSleep = 4000;
 constexpr int kMaxThreads = 256;
+// The task field of the counter when no task may be claimed; loops of this
+// many tasks or more run inline.
+constexpr uint64_t kClosed = 0xffffffffu;
 
 thread_local bool tlsInsideLoop = false;
 
@@ -40,16 +47,17 @@ class Pool {
 
   void run(int64_t tasks, TaskFn fn, void* ctx) {
     std::unique_lock<std::mutex> owner(ownerMutex_, std::try_to_lock);
-    if (!owner.owns_lock() || tlsInsideLoop || threads_ == 1) {
+    if (!owner.owns_lock() || tlsInsideLoop || threads_ == 1 || static_cast<uint64_t>(tasks) >= kClosed) {
       for (int64_t t = 0; t < tasks; ++t) fn(ctx, t);
       return;
     }
-    fn_.store(fn, std::memory_order_relaxed);
-    ctx_.store(ctx, std::memory_order_relaxed);
-    tasks_.store(tasks, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = ++generation_;
-    counter_.store(gen << 32, std::memory_order_release);
+    counter_.store((gen << 32) | kClosed);
+    fn_.store(fn);
+    ctx_.store(ctx);
+    tasks_.store(tasks);
+    done_.store(0);
+    counter_.store(gen << 32);
     {
       std::lock_guard<std::mutex> lock(sleepMutex_);
       wakeSeq_.fetch_add(1, std::memory_order_release);
@@ -85,13 +93,13 @@ class Pool {
   // Claims and runs tasks of the current loop until none are left.
   void drain() {
     for (;;) {
-      uint64_t v = counter_.load(std::memory_order_acquire);
-      const TaskFn fn = fn_.load(std::memory_order_relaxed);
-      void* const ctx = ctx_.load(std::memory_order_relaxed);
-      const int64_t tasks = tasks_.load(std::memory_order_relaxed);
-      const int64_t next = static_cast<int64_t>(v & 0xffffffffu);
+      uint64_t v = counter_.load();
+      const TaskFn fn = fn_.load();
+      void* const ctx = ctx_.load();
+      const int64_t tasks = tasks_.load();
+      const int64_t next = static_cast<int64_t>(v & kClosed);
       if (next >= tasks) return;
-      if (!counter_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+      if (!counter_.compare_exchange_weak(v, v + 1)) continue;
       fn(ctx, next);
       done_.fetch_add(1, std::memory_order_release);
     }

@@ -11,6 +11,7 @@ import { resultsPath, writeResults, RESULTS_SCHEMA } from '../../bench/lib/resul
 import { parseArgs, UsageError } from '../../bench/lib/args.mjs';
 import { plannedReps, median, measureRuns } from '../../bench/lib/timing.mjs';
 import { runJson } from '../../bench/lib/toolchain.mjs';
+import { readCpuTimes, stealShare, stealNotes, STEAL_NOTE_THRESHOLD } from '../../bench/lib/cpu_steal.mjs';
 
 const timing = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, reps: 5, inner: 1 });
 const fmaLimit = { name: 'peak FMA avx512 2T', value: 400, unit: 'GFLOP/s' };
@@ -221,4 +222,24 @@ t.test('runJson: the child sees this environment less `unset`, plus `env`', asyn
   t.same(changed, { ok: true, value: { drop: null, add: 'added' } });
   const both = runJson(process.execPath, ['-e', script], { unset: ['LMKIT_BENCH_TEST_DROP'], env: { LMKIT_BENCH_TEST_DROP: 'set again' } });
   t.same(both.ok && both.value.drop, 'set again', 'env wins over unset');
+});
+
+t.test('cpu steal: the share of CPU time /proc/stat says the hypervisor took, noted above 2%', async (t) => {
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const before = readCpuTimes('cpu  100 0 20 800 5 0 5 70 0 0\ncpu0 50 0 10 400 2 0 2 35 0 0\n');
+  const after = readCpuTimes('cpu  400 0 40 900 5 0 5 150 30 0\ncpu0 200 0 20 450 2 0 2 75 15 0\n');
+  t.same(before, { total: 1000, steal: 70 }, 'the summed cpu line, guest time not counted twice');
+  t.same(after, { total: 1500, steal: 150 });
+  t.equal(stealShare(before, after), 80 / 500);
+  t.equal(stealShare(before, before), null, 'no time passed');
+  t.equal(stealShare(null, after), null);
+  t.equal(readCpuTimes('intr 1 2 3\n'), null, 'no cpu line');
+  t.equal(readCpuTimes('cpu  1 2 3\n'), null, 'a kernel too old to count steal');
+  t.equal(readCpuTimes(null), null);
+  const real = readCpuTimes();
+  if (process.platform === 'linux') t.ok(real && real.total > 0 && real.steal >= 0, 'this machine\'s counters read');
+  t.same(stealNotes(null), []);
+  t.same(stealNotes(STEAL_NOTE_THRESHOLD / 2), []);
+  const [note] = stealNotes(0.28);
+  t.match(note, /28\.0% of the CPU time/);
 });
