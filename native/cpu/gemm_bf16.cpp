@@ -276,17 +276,29 @@ struct Blocking {
 // shapes; 8×48 and 6×64 (fewer broadcasts, more B loads) were slower.
 constexpr Blocking kBlocking{microKernelBf16<14, 2>, 14, 32};
 
-void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const cpu::GemmTiling t = cpu::planGemmTiles(s, bl.mr, bl.nr);
+// C's block `blk` (all of C, or one thread's share; see gemmThreadBlocksBf16),
+// packing at most about packBudget words at a time.
+void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl,
+                     const cpu::CBlock& blk, int64_t packBudget) {
+  // The block as a product of its own, read through the whole's leading
+  // dimensions.
+  GemmShape sub = s;
+  sub.m = blk.rows;
+  sub.n = blk.cols;
+  const float* const ab = s.transA ? a + blk.row0 : a + blk.row0 * s.k;
+  const float* const bb = s.transB ? b + blk.col0 * s.k : b + blk.col0;
+  float* const cb = c + blk.row0 * s.n + blk.col0;
+  const cpu::GemmTiling t = cpu::planGemmTiles(sub, bl.mr, bl.nr);
   const int64_t mPad = t.mPanels * bl.mr, nPad = t.nPanels * bl.nr;
   // k super-block: whole kKc blocks whose packed words fit the budget.
-  const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, 2 * kPackBudget / (mPad + nPad)) / kKc * kKc);
+  const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, packBudget / (mPad + nPad)) / kKc * kKc);
   const int64_t depthPairs = (std::min(superK, s.k) + 1) / 2;
   // A's panels, then B's from the next 64-byte boundary.
   const int64_t aWords = (mPad * depthPairs + 15) / 16 * 16;
   const int64_t total = aWords + nPad * depthPairs;
   Buffer<uint32_t> oneOff;
-  uint32_t* scratch = total <= 2 * kPackBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
+  uint32_t* scratch =
+      total <= 2 * packBudget ? tlsScratch.get(total) : (oneOff = allocAligned<uint32_t>(total)).get();
   uint32_t* const apack = scratch;
   uint32_t* const bpack = scratch + aWords;
   const int64_t aTasks = s.transA ? cpu::ceilDiv(t.mPanels, kPackGroup) : t.mPanels;
@@ -306,18 +318,18 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
           const int64_t i0 = first * bl.mr;
           uint32_t* dst = apack + d / 2 * mPad + i0 * pairs;
           if (s.transA)
-            packAcrossDepth(dst, a + p0 * s.m + i0, s.m, s.m - i0, bl.mr, std::min(kPackGroup, t.mPanels - first),
+            packAcrossDepth(dst, ab + p0 * s.m + i0, s.m, blk.rows - i0, bl.mr, std::min(kPackGroup, t.mPanels - first),
                             bl.mr * pairs, kc);
           else
-            packAlongDepth(dst, a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, s.m - i0), bl.mr, kc);
+            packAlongDepth(dst, ab + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, blk.rows - i0), bl.mr, kc);
         } else {
           const int64_t first = s.transB ? task - aTasks : (task - aTasks) * kPackGroup;
           const int64_t j0 = first * bl.nr;
           uint32_t* dst = bpack + d / 2 * nPad + j0 * pairs;
           if (s.transB)
-            packAlongDepth(dst, b + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, s.n - j0), bl.nr, kc);
+            packAlongDepth(dst, bb + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, blk.cols - j0), bl.nr, kc);
           else
-            packAcrossDepth(dst, b + p0 * s.n + j0, s.n, s.n - j0, bl.nr, std::min(kPackGroup, t.nPanels - first),
+            packAcrossDepth(dst, bb + p0 * s.n + j0, s.n, blk.cols - j0, bl.nr, std::min(kPackGroup, t.nPanels - first),
                             bl.nr * pairs, kc);
         }
       }
@@ -331,16 +343,27 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
         const uint32_t* ablock = apack + d / 2 * mPad;
         const uint32_t* bblock = bpack + d / 2 * nPad;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
-          const int cols = static_cast<int>(std::min<int64_t>(bl.nr, s.n - jp * bl.nr));
+          const int cols = static_cast<int>(std::min<int64_t>(bl.nr, blk.cols - jp * bl.nr));
           for (int64_t ip = ip0; ip < ip1; ++ip) {
-            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, s.m - ip * bl.mr));
+            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, blk.rows - ip * bl.mr));
             bl.kernel(pairs, ablock + ip * bl.mr * pairs, bblock + jp * bl.nr * pairs,
-                      c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+                      cb + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
           }
         }
       }
     });
   }
+}
+
+// One block of C per thread, as the fp32 GEMM does (cpu::planThreadGrid).
+void gemmThreadBlocksBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
+  const int threads = cpu::insideParallelLoop() ? 1 : cpu::numThreads();
+  const cpu::ThreadGrid grid = cpu::planThreadGrid(s, bl.mr, bl.nr, threads);
+  const int64_t blocks = grid.rowBlocks * grid.colBlocks;
+  if (blocks == 1) return gemmBlockedBf16(c, a, b, s, bl, {0, s.m, 0, s.n}, 2 * kPackBudget);
+  cpu::parallelFor(blocks, [&](int64_t i) {
+    gemmBlockedBf16(c, a, b, s, bl, cpu::threadBlock(s, bl.mr, bl.nr, grid, i), 2 * kPackBudget / blocks);
+  });
 }
 
 // ---------------------------------------------------------------- AMX path
@@ -555,7 +578,7 @@ void gemmBf16(float* c, const float* a, const float* b, const GemmShape& s) {
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (cpu::activeIsa() != cpu::Isa::Avx512) return gemmBf16Portable(c, a, b, s);
   if (cpu::amxAllowed()) return gemmBlockedAmx(c, a, b, s);
-  if (cpu::hasAvx512Bf16()) return gemmBlockedBf16(c, a, b, s, kBlocking);
+  if (cpu::hasAvx512Bf16()) return gemmThreadBlocksBf16(c, a, b, s, kBlocking);
   gemmBf16Portable(c, a, b, s);
 }
 

@@ -168,6 +168,7 @@ int defaultNumThreads() {
 }
 
 int numThreads() { return pool().size(); }
+bool insideParallelLoop() { return tlsInsideLoop; }
 void setNumThreads(int n) { pool().resize(clampThreads(n)); }
 void runParallel(int64_t tasks, TaskFn fn, void* ctx) { pool().run(tasks, fn, ctx); }
 

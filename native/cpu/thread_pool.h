@@ -18,6 +18,10 @@ void setNumThreads(int n);
 // Threads the pool starts with: LMKIT_NUM_THREADS, else the cores we may use.
 int defaultNumThreads();
 
+// True on a thread running a task of a parallel loop: its own parallel
+// loops run inline, so work cut per thread would run one piece after another.
+bool insideParallelLoop();
+
 using TaskFn = void (*)(void* ctx, int64_t task);
 // Runs fn(ctx, t) for every t in [0, tasks), spread over the pool; returns
 // when all are done. Nested calls, and calls made while another thread owns

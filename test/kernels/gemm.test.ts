@@ -280,6 +280,8 @@ t.test('every ISA path gives bitwise the same result for 1, 2 and 3 threads', as
         { m: 100, n: 700, k: 40, transB: true },
         { m: 600, n: 100, k: 300, transB: true },
         { m: 1300, n: 40, k: 50 }, // > 2 tile rows on every path: B packed up front
+        { m: 100, n: 700, k: 40 }, // B read in place, C cut into column blocks per thread
+        { m: 700, n: 90, k: 300, transA: true, transB: true }, // row blocks per thread, both transposed
         { m: 3, n: 1100, k: 50 }, // AVX2 decode chunks follow the thread count
         { m: 9, n: 70, k: 60, batch: 5 },
       ];
