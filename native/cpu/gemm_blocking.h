@@ -95,11 +95,15 @@ struct CBlock {
 // depth) wins: columns for tokens×768·Wᵀ with few tokens, rows for tall
 // products.
 // Why not one pool of tiles over shared panels: on a 2-vCPU Zen 5 guest
-// whose cores share no cache (a line written by one core reaches the other
-// in ~235 ns), panels packed by one thread and read by the other cost the
-// product 7–16% at 2 threads (interleaved against OpenBLAS, 2026-12-03:
-// 2048³ 321 → 345 GFLOP/s, 1024×768·(3072×768)ᵀ 321 → 349, 256×768·(3072×768)ᵀ
-// 311 → 358, 512³ 282 → 327).
+// whose vCPUs sat on different CCDs (a cache line bounced between them in
+// ~470 ns, against ~110 ns when the hypervisor put them on one CCX),
+// panels packed by one core and read by the other held the product back.
+// Interleaved, 2 threads, medians of 6 runs in GFLOP/s, shared tiles →
+// blocks (OpenBLAS 0.3.21 SkylakeX): 512³ 268 → 305 (257), 1024³ 293 → 319
+// (308), 2048³ 310 → 310 (332), 64×768·(3072×768)ᵀ 262 → 294 (239),
+// 256×768·(768×768)ᵀ 281 → 323 (285), 1024×768·(3072×768)ᵀ 321 → 340
+// (338), 4096×768·(3072×768)ᵀ 335 → 345 (344). With both vCPUs on one CCX
+// the two ran within noise of each other.
 struct ThreadGrid {
   int64_t rowBlocks, colBlocks;
 };
@@ -108,7 +112,9 @@ inline ThreadGrid planThreadGrid(const GemmShape& s, int mr, int nr, int threads
   const int64_t mPanels = ceilDiv(s.m, mr), nPanels = ceilDiv(s.n, nr);
   ThreadGrid best{1, 1};
   int64_t bestUsed = 1, bestPacked = s.m + s.n;
-  for (int64_t tm = 1; tm <= threads; ++tm) {
+  // From the most row blocks down, so a tie goes to row blocks (2048³, 2
+  // threads: 361 against 349 GFLOP/s for column blocks; 1024³ within noise).
+  for (int64_t tm = threads; tm >= 1; --tm) {
     const int64_t rows = std::min(tm, mPanels), cols = std::min<int64_t>(threads / tm, nPanels);
     const int64_t used = rows * cols, packed = cols * s.m + rows * s.n;
     if (used > bestUsed || (used == bestUsed && packed < bestPacked)) {
