@@ -2,13 +2,16 @@
 // peak FMA throughput (bench/limits/peak_fma.c) for compute-bound kernels and
 // STREAM triad bandwidth (bench/limits/stream_triad.c) for memory-bound ones,
 // and, where the CPU has AVX512-BF16, the bf16 dot-product peak for bf16 GEMM.
+// Beside them, not a limit: the round trip of a cache line between the first
+// two CPUs (bench/limits/core_to_core.c), which says whether they share a
+// cache, and so how to read the multi-threaded rows.
 import path from 'node:path';
 
 import { compile, runJson } from './toolchain.mjs';
 
 /**
  * @param {{root: string, threads: number[], log: (line: string) => void}} ctx
- * @returns {{peakFma: any, peakBf16: any, stream: any}} each either the program's JSON or {error}
+ * @returns {{peakFma: any, peakBf16: any, stream: any, coreToCore: any}} each either the program's JSON or {error}
  */
 export function measureLimits({ root, threads, log }) {
   const src = path.join(root, 'bench', 'limits');
@@ -29,7 +32,8 @@ export function measureLimits({ root, threads, log }) {
   const peakFma = run('peak_fma', ['-O2'], counts);
   const peakBf16 = run('peak_fma', ['-O2'], ['--bf16', ...counts]);
   const stream = run('stream_triad', ['-O3', '-march=native'], ['--mb', '64', ...counts]);
-  return { peakFma, peakBf16, stream };
+  const coreToCore = Math.max(...threads) > 1 ? run('core_to_core', ['-O2'], []) : { error: 'one thread' };
+  return { peakFma, peakBf16, stream, coreToCore };
 }
 
 /**
@@ -52,7 +56,17 @@ export function mergeLimits(runs) {
       samples: ok.map((m) => m.results),
     };
   };
-  return { peakFma: merge('peakFma', 'gflops'), peakBf16: merge('peakBf16', 'gflops'), stream: merge('stream', 'gbs') };
+  // The round trip is no ceiling: every reading is kept, in order.
+  const trips = runs.map((r) => r.coreToCore).filter((m) => m && !m.error);
+  const coreToCore = trips.length
+    ? { cpus: trips[0].cpus, roundTripNs: trips.map((m) => m.roundTripNs) }
+    : (runs.map((r) => r.coreToCore).find(Boolean) ?? { error: 'not measured' });
+  return {
+    peakFma: merge('peakFma', 'gflops'),
+    peakBf16: merge('peakBf16', 'gflops'),
+    stream: merge('stream', 'gbs'),
+    coreToCore,
+  };
 }
 
 /**
@@ -66,4 +80,21 @@ export function limitFor(limits, kind, threads) {
   if (kind === 'fma') return { name: `peak FMA ${source.isa} ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' };
   if (kind === 'bf16') return { name: `peak bf16 dot ${threads}T`, value: hit.gflops, unit: 'GFLOP/s' };
   return { name: `STREAM triad ${threads}T`, value: hit.gbs, unit: 'GB/s' };
+}
+
+/**
+ * The report's line on the core-to-core round trips (none when unmeasured).
+ * @param {{cpus?: number[], roundTripNs?: number[], error?: string} | undefined} coreToCore
+ * @returns {string[]}
+ */
+export function coreToCoreNotes(coreToCore) {
+  const trips = coreToCore?.roundTripNs;
+  if (!trips?.length || !coreToCore?.cpus) return [];
+  const ns = trips.map((t) => `${Math.round(t)} ns`);
+  const when = ns.length === 2 ? `${ns[0]} at the start, ${ns[1]} at the end` : ns.join(', ');
+  return [
+    `a cache line went between CPUs ${coreToCore.cpus.join(' and ')} and back in ${when}: ` +
+      'about 100 ns where they share a last-level cache (one Zen CCX), 400 ns or more where they do not; ' +
+      "the multi-threaded GEMM rows move with it, and a VM's vCPUs can be moved from one case to the other",
+  ];
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { uniform, integers, mask } from '../lib/data.mjs';
-import { measureLimits, mergeLimits, limitFor } from '../lib/limits.mjs';
+import { measureLimits, mergeLimits, limitFor, coreToCoreNotes } from '../lib/limits.mjs';
 import { missingKernels } from '../lib/lmkit.mjs';
 import { strongestOpenblas, openblasVersion } from '../lib/openblas.mjs';
 import { makeRow, okSide, emptySide } from '../lib/rows.mjs';
@@ -456,6 +456,7 @@ export async function run({ lmkit, root, options, log }) {
 
   limitRuns.push(measureLimits({ root, threads: [1, threads], log }));
   const limits = mergeLimits(limitRuns);
+  notes.push(...coreToCoreNotes(limits.coreToCore));
   const finished = rows.map(({ limitKind, ...row }) => makeRow({ ...row, limit: limitFor(limits, limitKind, threads) }));
   const overPeak = finished.filter(
     (r) => r.limit?.unit === 'GFLOP/s' && ((r.limit.oursFraction ?? 0) > 1.02 || (r.limit.peerFraction ?? 0) > 1.02),

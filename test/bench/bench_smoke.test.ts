@@ -12,6 +12,7 @@ import { parseArgs, UsageError } from '../../bench/lib/args.mjs';
 import { plannedReps, median, measureRuns } from '../../bench/lib/timing.mjs';
 import { runJson } from '../../bench/lib/toolchain.mjs';
 import { readCpuTimes, stealShare, stealNotes, STEAL_NOTE_THRESHOLD } from '../../bench/lib/cpu_steal.mjs';
+import { mergeLimits, limitFor, coreToCoreNotes } from '../../bench/lib/limits.mjs';
 
 const timing = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, reps: 5, inner: 1 });
 const fmaLimit = { name: 'peak FMA avx512 2T', value: 400, unit: 'GFLOP/s' };
@@ -242,4 +243,21 @@ t.test('cpu steal: the share of CPU time /proc/stat says the hypervisor took, no
   t.same(stealNotes(STEAL_NOTE_THRESHOLD / 2), []);
   const [note] = stealNotes(0.28);
   t.match(note, /28\.0% of the CPU time/);
+});
+
+t.test('core-to-core round trips: kept in order beside the best-of limits, and noted', async (t) => {
+  const run = (gflops: number, roundTripNs: number) => ({
+    peakFma: { isa: 'avx512', results: [{ threads: 2, gflops }] },
+    peakBf16: { error: 'no AVX512-BF16' },
+    stream: { results: [{ threads: 2, gbs: 40 }] },
+    coreToCore: { cpus: [0, 1], roundTripNs },
+  });
+  const limits = mergeLimits([run(400, 110), run(420, 470)]);
+  t.same(limits.coreToCore, { cpus: [0, 1], roundTripNs: [110, 470] }, 'every reading, start first');
+  t.equal(limitFor(limits, 'fma', 2)?.value, 420, 'the peak is still the best reading');
+  const [note] = coreToCoreNotes(limits.coreToCore);
+  t.match(note, /CPUs 0 and 1 and back in 110 ns at the start, 470 ns at the end/);
+  const failed = mergeLimits([{ ...run(400, 0), coreToCore: { error: 'needs two distinct CPUs' } }]);
+  t.same(failed.coreToCore, { error: 'needs two distinct CPUs' }, 'the error when no reading');
+  t.same(coreToCoreNotes(failed.coreToCore), [], 'no note without a reading');
 });
