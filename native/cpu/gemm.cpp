@@ -26,11 +26,14 @@
 //   * Decode shapes (m ≤ kSmallM): B is streamed once, in place: B rows
 //     against broadcast A for op(B) = B, dot products along k for op(B) = Bᵀ.
 //
-// Work split: packing runs as one task per panel; the product as one task
-// per C tile (TM×TN, sizes chosen from the shape alone). A task owns its
-// tile and walks k blocks in order, and every element's arithmetic is the
-// same whatever the tiling, so results are bitwise independent of the thread
-// count. Packed panels live in a per-calling-thread scratch buffer (pool
+// Work split: with AVX-512, C is cut into one block per thread, and each
+// thread packs and computes its block alone (gemmThreadBlocks): panels
+// packed by one core and read by another were slow where the cores share no
+// cache. Within a block (and for AVX2, all of C), packing runs as one task
+// per panel and the product as one task per C tile (TM×TN, sizes chosen
+// from the shape alone). A task owns its tile and walks k blocks in order,
+// and every element's arithmetic is the same whatever the blocks and tiles,
+// so results are bitwise independent of the thread count. Packed panels live in a per-calling-thread scratch buffer (pool
 // workers only read the caller's), so concurrent callers never share one.
 #include <immintrin.h>
 
