@@ -33,8 +33,9 @@
 // per panel and the product as one task per C tile (TM×TN, sizes chosen
 // from the shape alone). A task owns its tile and walks k blocks in order,
 // and every element's arithmetic is the same whatever the blocks and tiles,
-// so results are bitwise independent of the thread count. Packed panels live in a per-calling-thread scratch buffer (pool
-// workers only read the caller's), so concurrent callers never share one.
+// so results are bitwise independent of the thread count. Packed panels
+// live in per-thread scratch buffers (pool workers read the caller's, or in
+// thread blocks their own), so concurrent callers never share one.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -568,17 +569,10 @@ constexpr int64_t kCopyGroupB = 2;
 // packing at most about packBudget floats at a time.
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl,
                  const cpu::CBlock& blk, int64_t packBudget) {
-  // The block as a product of its own: its rows of op(A), its columns of
-  // op(B), read through the leading dimensions of the whole.
-  GemmShape sub = s;
-  sub.m = blk.rows;
-  sub.n = blk.cols;
-  const float* const ab = s.transA ? a + blk.row0 : a + blk.row0 * s.k;
-  const float* const bb = s.transB ? b + blk.col0 * s.k : b + blk.col0;
-  float* const cb = c + blk.row0 * s.n + blk.col0;
-  const cpu::GemmTiling t = cpu::planGemmTiles(sub, bl.mr, bl.nr, bl.maxTilePanels);
+  const cpu::BlockOperands op = cpu::blockOperands(c, a, b, s, blk);
+  const cpu::GemmTiling t = cpu::planGemmTiles(op.shape, bl.mr, bl.nr, bl.maxTilePanels);
   const int64_t mPad = t.mPanels * bl.mr;
-  const bool packB = !readsBInPlace(sub, bl);
+  const bool packB = !readsBInPlace(op.shape, bl);
   const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;
   const bool packBUpFront = packB && !packBInTask;
   const int64_t nPad = packBUpFront ? t.nPanels * bl.nr : 0;
@@ -599,10 +593,11 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
   // (panel g at dst + g·nr·kc). A copy reads each row of B once for all of
   // them; a transpose goes panel by panel.
   auto packBPanels = [&](float* dst, int64_t j0, int64_t p0, int64_t kc, int64_t count) {
-    if (!s.transB) return bl.packCopy(dst, bb + p0 * s.n + j0, s.n, blk.cols - j0, bl.nr, kc, static_cast<int>(count));
+    if (!s.transB)
+      return bl.packCopy(dst, op.b + p0 * s.n + j0, s.n, blk.cols - j0, bl.nr, kc, static_cast<int>(count));
     for (int64_t g = 0; g < count; ++g) {
       const int64_t jg = j0 + g * bl.nr;
-      bl.packTranspose(dst + g * bl.nr * kc, bb + jg * s.k + p0, s.k, std::min<int64_t>(bl.nr, blk.cols - jg), bl.nr,
+      bl.packTranspose(dst + g * bl.nr * kc, op.b + jg * s.k + p0, s.k, std::min<int64_t>(bl.nr, blk.cols - jg), bl.nr,
                        kc);
     }
   };
@@ -626,9 +621,9 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
           const int64_t i0 = first * bl.mr;
           float* dst = apack + d * mPad + i0 * kc;
           if (s.transA)
-            bl.packCopy(dst, ab + p0 * s.m + i0, s.m, blk.rows - i0, bl.mr, kc,
+            bl.packCopy(dst, op.a + p0 * s.m + i0, s.m, blk.rows - i0, bl.mr, kc,
                         static_cast<int>(std::min(aGroup, t.mPanels - first)));
-          else bl.packTranspose(dst, ab + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, blk.rows - i0), bl.mr, kc);
+          else bl.packTranspose(dst, op.a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, blk.rows - i0), bl.mr, kc);
         } else {
           const int64_t first = (task - aTasks) * bGroup;
           const int64_t j0 = first * bl.nr;
@@ -654,7 +649,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
             for (int64_t jp = jp0; jp < jp1; ++jp) {
               const int cols = static_cast<int>(std::min<int64_t>(bl.nr, blk.cols - jp * bl.nr));
               kernel(kc, ablock + ip * bl.mr * kc, bpanels + (jp - jp0) * bl.nr * kc, bl.nr,
-                     cb + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+                     op.c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
             }
           }
           continue;
@@ -663,11 +658,11 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
         // all the A panels while its lines are cached.
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int cols = static_cast<int>(std::min<int64_t>(bl.nr, blk.cols - jp * bl.nr));
-          const float* bpanel = bb + (q0 + d) * s.n + jp * bl.nr;
+          const float* bpanel = op.b + (q0 + d) * s.n + jp * bl.nr;
           const KernelHeights& kernel = cols == bl.nr ? bl.kernelInPlace : bl.kernelInPlaceEdge;
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, blk.rows - ip * bl.mr));
-            kernel.forRows(rows)(kc, ablock + ip * bl.mr * kc, bpanel, s.n, cb + ip * bl.mr * s.n + jp * bl.nr, s.n,
+            kernel.forRows(rows)(kc, ablock + ip * bl.mr * kc, bpanel, s.n, op.c + ip * bl.mr * s.n + jp * bl.nr, s.n,
                                  rows, cols, s.alpha, beta);
           }
         }
@@ -676,19 +671,12 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
   }
 }
 
-// The blocked GEMM on all threads: one block of C per thread (see
-// cpu::planThreadGrid) where the blocking asks for it, else all of C at
-// once with the pool sharing its tiles. Inside a parallel loop the blocks
-// would run one after another, each packing its panels again, so C stays
-// whole there.
+// The blocked GEMM on all threads: one block of C per thread where the
+// blocking asks for it (cpu::planThreadGrid), else all of C with the pool
+// sharing its tiles.
 void gemmThreadBlocks(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const int threads = bl.blockPerThread && !cpu::insideParallelLoop() ? cpu::numThreads() : 1;
-  const cpu::ThreadGrid grid = cpu::planThreadGrid(s, bl.mr, bl.nr, threads);
-  const int64_t blocks = grid.rowBlocks * grid.colBlocks;
-  if (blocks == 1) return gemmBlocked(c, a, b, s, bl, {0, s.m, 0, s.n}, kPackBudget);
-  cpu::parallelFor(blocks, [&](int64_t i) {
-    gemmBlocked(c, a, b, s, bl, cpu::threadBlock(s, bl.mr, bl.nr, grid, i), kPackBudget / blocks);
-  });
+  cpu::forEachThreadBlock(s, bl.mr, bl.nr, bl.blockPerThread, kPackBudget,
+                          [&](const cpu::CBlock& blk, int64_t budget) { gemmBlocked(c, a, b, s, bl, blk, budget); });
 }
 
 // ---------------------------------------------------------------- decode shapes (AVX-512)

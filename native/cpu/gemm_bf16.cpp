@@ -280,15 +280,8 @@ constexpr Blocking kBlocking{microKernelBf16<14, 2>, 14, 32};
 // packing at most about packBudget words at a time.
 void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl,
                      const cpu::CBlock& blk, int64_t packBudget) {
-  // The block as a product of its own, read through the whole's leading
-  // dimensions.
-  GemmShape sub = s;
-  sub.m = blk.rows;
-  sub.n = blk.cols;
-  const float* const ab = s.transA ? a + blk.row0 : a + blk.row0 * s.k;
-  const float* const bb = s.transB ? b + blk.col0 * s.k : b + blk.col0;
-  float* const cb = c + blk.row0 * s.n + blk.col0;
-  const cpu::GemmTiling t = cpu::planGemmTiles(sub, bl.mr, bl.nr);
+  const cpu::BlockOperands op = cpu::blockOperands(c, a, b, s, blk);
+  const cpu::GemmTiling t = cpu::planGemmTiles(op.shape, bl.mr, bl.nr);
   const int64_t mPad = t.mPanels * bl.mr, nPad = t.nPanels * bl.nr;
   // k super-block: whole kKc blocks whose packed words fit the budget.
   const int64_t superK = std::max<int64_t>(kKc, std::min<int64_t>(s.k, packBudget / (mPad + nPad)) / kKc * kKc);
@@ -318,19 +311,19 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
           const int64_t i0 = first * bl.mr;
           uint32_t* dst = apack + d / 2 * mPad + i0 * pairs;
           if (s.transA)
-            packAcrossDepth(dst, ab + p0 * s.m + i0, s.m, blk.rows - i0, bl.mr, std::min(kPackGroup, t.mPanels - first),
-                            bl.mr * pairs, kc);
+            packAcrossDepth(dst, op.a + p0 * s.m + i0, s.m, blk.rows - i0, bl.mr,
+                            std::min(kPackGroup, t.mPanels - first), bl.mr * pairs, kc);
           else
-            packAlongDepth(dst, ab + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, blk.rows - i0), bl.mr, kc);
+            packAlongDepth(dst, op.a + i0 * s.k + p0, s.k, std::min<int64_t>(bl.mr, blk.rows - i0), bl.mr, kc);
         } else {
           const int64_t first = s.transB ? task - aTasks : (task - aTasks) * kPackGroup;
           const int64_t j0 = first * bl.nr;
           uint32_t* dst = bpack + d / 2 * nPad + j0 * pairs;
           if (s.transB)
-            packAlongDepth(dst, bb + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, blk.cols - j0), bl.nr, kc);
+            packAlongDepth(dst, op.b + j0 * s.k + p0, s.k, std::min<int64_t>(bl.nr, blk.cols - j0), bl.nr, kc);
           else
-            packAcrossDepth(dst, bb + p0 * s.n + j0, s.n, blk.cols - j0, bl.nr, std::min(kPackGroup, t.nPanels - first),
-                            bl.nr * pairs, kc);
+            packAcrossDepth(dst, op.b + p0 * s.n + j0, s.n, blk.cols - j0, bl.nr,
+                            std::min(kPackGroup, t.nPanels - first), bl.nr * pairs, kc);
         }
       }
     });
@@ -347,7 +340,7 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
           for (int64_t ip = ip0; ip < ip1; ++ip) {
             const int rows = static_cast<int>(std::min<int64_t>(bl.mr, blk.rows - ip * bl.mr));
             bl.kernel(pairs, ablock + ip * bl.mr * pairs, bblock + jp * bl.nr * pairs,
-                      cb + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
+                      op.c + ip * bl.mr * s.n + jp * bl.nr, s.n, rows, cols, s.alpha, beta);
           }
         }
       }
@@ -357,12 +350,8 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
 
 // One block of C per thread, as the fp32 GEMM does (cpu::planThreadGrid).
 void gemmThreadBlocksBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  const int threads = cpu::insideParallelLoop() ? 1 : cpu::numThreads();
-  const cpu::ThreadGrid grid = cpu::planThreadGrid(s, bl.mr, bl.nr, threads);
-  const int64_t blocks = grid.rowBlocks * grid.colBlocks;
-  if (blocks == 1) return gemmBlockedBf16(c, a, b, s, bl, {0, s.m, 0, s.n}, 2 * kPackBudget);
-  cpu::parallelFor(blocks, [&](int64_t i) {
-    gemmBlockedBf16(c, a, b, s, bl, cpu::threadBlock(s, bl.mr, bl.nr, grid, i), 2 * kPackBudget / blocks);
+  cpu::forEachThreadBlock(s, bl.mr, bl.nr, true, 2 * kPackBudget, [&](const cpu::CBlock& blk, int64_t budget) {
+    gemmBlockedBf16(c, a, b, s, bl, blk, budget);
   });
 }
 

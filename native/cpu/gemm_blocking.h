@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 
+#include "cpu/thread_pool.h"
 #include "kernels.h"
 
 namespace lmkit {
@@ -137,6 +138,36 @@ inline CBlock threadBlock(const GemmShape& s, int mr, int nr, const ThreadGrid& 
   cut(s.m, mr, g.rowBlocks, i / g.colBlocks, blk.row0, blk.rows);
   cut(s.n, nr, g.colBlocks, i % g.colBlocks, blk.col0, blk.cols);
   return blk;
+}
+
+// A block of C as a product of its own: its rows of op(A) and columns of
+// op(B), read through the whole's leading dimensions (s.k, s.m, s.n).
+struct BlockOperands {
+  GemmShape shape;  // m, n: the block's
+  const float* a;
+  const float* b;
+  float* c;
+};
+
+inline BlockOperands blockOperands(float* c, const float* a, const float* b, const GemmShape& s, const CBlock& blk) {
+  GemmShape shape = s;
+  shape.m = blk.rows;
+  shape.n = blk.cols;
+  return {shape, s.transA ? a + blk.row0 : a + blk.row0 * s.k, s.transB ? b + blk.col0 * s.k : b + blk.col0,
+          c + blk.row0 * s.n + blk.col0};
+}
+
+// Calls block(blk, budget) for one block of C per thread (planThreadGrid),
+// in parallel, each with its share of packBudget; or once for all of C
+// when perThread is false or inside a parallel loop, where the blocks would
+// run one after another, each packing its panels again.
+template <class Fn>
+void forEachThreadBlock(const GemmShape& s, int mr, int nr, bool perThread, int64_t packBudget, Fn&& block) {
+  const int threads = perThread && !insideParallelLoop() ? numThreads() : 1;
+  const ThreadGrid grid = planThreadGrid(s, mr, nr, threads);
+  const int64_t blocks = grid.rowBlocks * grid.colBlocks;
+  if (blocks == 1) return block(CBlock{0, s.m, 0, s.n}, packBudget);
+  parallelFor(blocks, [&](int64_t i) { block(threadBlock(s, mr, nr, grid, i), packBudget / blocks); });
 }
 
 }  // namespace cpu
