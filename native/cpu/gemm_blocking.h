@@ -105,12 +105,12 @@ struct CBlock {
 // 256×768·(768×768)ᵀ 281 → 323 (285), 1024×768·(3072×768)ᵀ 321 → 340
 // (338), 4096×768·(3072×768)ᵀ 335 → 345 (344). With both vCPUs on one CCX
 // the two ran within noise of each other.
-// The blocks pack more than shared tiles do: m + 2·min-side values per
-// depth at 2 threads, 2m + 2n at 4 (2×2). Beyond 1.5 times m + n (never
-// at 2 threads; at 3 unless one side is 3 times the other, at 4 unless 5
-// times) C stays whole: on a
-// many-core CPU with a shared L3 the extra packing would cost more than the
-// 2-vCPU guests measured above gain, and no such machine was at hand.
+// The blocks pack more than shared tiles do (m + n values per depth): the
+// larger side plus twice the smaller at 2 threads, 2m + 2n at 4 (2×2).
+// Beyond 1.5 times m + n (never at 2 threads; at 3 unless one side is 3
+// times the other, at 4 unless 5 times) C stays whole: on a many-core CPU
+// with a shared L3 the extra packing may cost more than it saves, and no
+// such machine has measured it.
 constexpr int64_t kMaxPackGrowthNum = 3, kMaxPackGrowthDen = 2;
 
 struct ThreadGrid {
