@@ -978,7 +978,8 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
                                                      packTransposeAvx512, 24, true});
   }
   if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows, avx2RowChunk(s.n));
-  gemmThreadBlocks(c, a, b, s, Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96, false});
+  gemmThreadBlocks(c, a, b, s,
+                   Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96, false});
 }
 
 }  // namespace
