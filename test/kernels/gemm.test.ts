@@ -1,7 +1,8 @@
 // GEMM against PyTorch fixtures, a float64 reference, and across thread counts.
 // The shapes straddle every block edge of the fast paths (AVX-512: 12×32
 // micro-tiles, C tiles of up to 24 panels × 8, k blocks of 384, the m ≤ 8
-// decode path; AVX2: 6×16, up to 96 panels × 8, its own m ≤ 8 path), and
+// decode path, weight rows in place for Bᵀ up to m = 128 in 32-row panels,
+// 12-row groups and passes of k ≤ 1024 or 768; AVX2: 6×16, up to 96 panels × 8, its own m ≤ 8 path), and
 // each body runs under every ISA.
 import t from 'tap';
 import type { Test } from 'tap';
@@ -168,6 +169,7 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
     [20, 40, 1030], [40, 65, 1030], // deeper: in place up to m = 32, packed above (AVX2 always packs)
     [287, 33, 40], [289, 40, 70], [577, 33, 40],
     [30, 70, 383], [50, 40, 384], [14, 35, 385], [26, 33, 769],
+    [16, 12, 1024], [17, 13, 1025], [33, 11, 1600], // Bᵀ weight rows in place: one pass, then 768-deep passes
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
@@ -278,6 +280,7 @@ t.test('every ISA path gives bitwise the same result for 1, 2 and 3 threads', as
         { m: 8, n: 300, k: 200, transB: true },
         { m: 257, n: 129, k: 300, transA: true, beta: 0.5 },
         { m: 100, n: 700, k: 40, transB: true },
+        { m: 70, n: 101, k: 1100, transA: true, transB: true, beta: 0.5 }, // weight rows in place, 2 depth passes
         { m: 600, n: 100, k: 300, transB: true },
         { m: 1300, n: 40, k: 50 }, // > 2 tile rows on every path: B packed up front
         { m: 100, n: 700, k: 40 }, // B read in place, C cut into column blocks per thread
