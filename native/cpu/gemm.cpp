@@ -20,7 +20,7 @@
 //     kKc×NR, 48 KB each, in L2), as BLIS keeps its broadcast operand in L1.
 //     For small m with op(B) = B the AVX-512 kernel reads B in place (see
 //     readsBInPlace): too few A panels reuse a packed B to repay packing it.
-//   * Few A panels (≤ 2 rows of C tiles): each product task packs the B
+//   * Few A panels (one row of C tiles): each product task packs the B
 //     panels it uses into a per-thread buffer, instead of all of op(B) being
 //     packed up front and read back from memory.
 //   * Few rows with op(B) = Bᵀ (a linear layer's weight, m ≤
@@ -553,14 +553,17 @@ bool readsBInPlace(const GemmShape& s, const Blocking& bl) {
 // worker and each caller has its own.
 thread_local Scratch tlsPanel;
 
-// With at most this many tile rows, each task packs the B panels it uses into
-// its own buffer just before using them, instead of all of op(B) being
-// packed up front: a product with few A panels (64–192 tokens through a
-// 768×3072 weight) spends as much on the up-front pack's round trip through
-// memory as on the arithmetic. Each extra tile row packs the same panels
-// again, so beyond two rows the up-front pack wins. The micro-kernel calls
-// and their order are the same either way, so the results are too.
-constexpr int64_t kPackBInTaskMaxTileRows = 2;
+// With one tile row, each task packs the B panels it uses into its own
+// buffer just before using them, instead of all of op(B) being packed up
+// front: a product with few A panels (64–192 tokens through a 768×3072
+// weight, Zen 4) spends as much on the up-front pack's round trip through
+// memory as on the arithmetic. A second tile row would pack the same panels again:
+// Zen 5, 2 threads (one 512-row block of C each, two tile rows), 1024³ ran
+// 355 GFLOP/s packing in the tasks and 394 up front; 512³, 768³, 192–576
+// tokens through 768- and 3072-wide weights and a 384×384 weight gradient
+// within ±2.5% at 1 and 2 threads (AVX2 forced: ±3%). The micro-kernel
+// calls and their order are the same either way, so the results are too.
+constexpr int64_t kPackBInTaskMaxTileRows = 1;
 
 // Panels per up-front packing task where the pack is a copy (op(A) = Aᵀ,
 // op(B) = B): a source row is then read as one run of 48 (A) or 64 (B)

@@ -158,7 +158,7 @@ t.test('gemm results do not depend on the thread count (bitwise)', async (t) => 
 
 t.test('gemm matches the float64 reference across block edges, all transposes', async (t) => {
   // m: micro-tile ±1 (12, 6), C-tile rows ±1 (288, 144), 2 and 3 tile rows
-  // (B packed in each task, then up front: 289, 577), last panels of 1–4,
+  // (B packed in each task in one row, up front from two: 287, 289, 577), last panels of 1–4,
   // 5–8 and 9–11 rows (the shorter kernels); n: 16/32 ±1, C-tile columns ±1
   // (256, 128); k: 1, the k block (384) ±1, two blocks + 1, and others
   // (255–257, 513, 520, 1030) that end a block part-way.
