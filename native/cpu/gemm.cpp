@@ -577,7 +577,9 @@ constexpr int64_t kCopyGroupB = 2;
 void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl,
                  const cpu::CBlock& blk, int64_t packBudget) {
   const cpu::BlockOperands op = cpu::blockOperands(c, a, b, s, blk);
-  const cpu::GemmTiling t = cpu::planGemmTiles(op.shape, bl.mr, bl.nr, bl.maxTilePanels);
+  const bool oneThread = cpu::insideParallelLoop() || cpu::numThreads() == 1;
+  const cpu::GemmTiling t = cpu::planGemmTiles(op.shape, bl.mr, bl.nr, bl.maxTilePanels,
+                                               oneThread ? cpu::kMinTilesOneThread : cpu::kMinTilesShared);
   const int64_t mPad = t.mPanels * bl.mr;
   const bool packB = !readsBInPlace(op.shape, bl);
   const bool packBInTask = packB && t.mTiles <= kPackBInTaskMaxTileRows;

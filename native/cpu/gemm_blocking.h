@@ -53,13 +53,21 @@ class PanelScratch {
 
 inline int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
-// Tile sizes from the shape alone (never the thread count): at most 24 A
-// panels (mr rows each) by 8 B panels (nr columns), split evenly, and
-// narrowed until there are ≥ 16 tiles when the shape allows, so 2–3 threads
-// stay balanced on skinny products. 24 panels of one k block (fp32: 288 KB)
-// stay in a 1 MB L2 and keep a 256-token product in one tile row, so each B
-// panel is packed once rather than twice (Zen 4: +4–7% on 256×768·(3072×768)ᵀ
-// and 256×3072·(3072×768), neutral on the square shapes).
+// Tile sizes: at most 24 A panels (mr rows each) by 8 B panels (nr
+// columns), split evenly, and narrowed until there are ≥ minTiles tiles
+// when the shape allows: kMinTilesShared where the pool shares the tiles,
+// so 2–3 threads stay balanced on skinny products; kMinTilesOneThread where
+// one thread runs them all (a block of C per thread, or a pool of one),
+// which has no balance to keep, and where tiles of a single B panel ran
+// slower (Zen 5, AVX-512, 2 threads, interleaved, 8 against 16: 512³ +4%,
+// 256×768·(768×768) +4%, the 384×384 weight gradient 2048 deep +4% (+5% on
+// 1 thread); Bᵀ transformer shapes of 256–2048 tokens within ±2%). Tiles
+// never change an element's arithmetic (the k blocks are fixed), so results
+// stay bitwise the same for any thread count.
+// 24 panels of one k block (fp32: 288 KB) stay in a 1 MB L2 and keep a
+// 256-token product in one tile row, so each B panel is packed once rather
+// than twice (Zen 4: +4–7% on 256×768·(3072×768)ᵀ and 256×3072·(3072×768),
+// neutral on the square shapes).
 // The AVX2 fp32 GEMM allows 96 of its 6-row panels (maxTilePanels): the A
 // panels only stream through L1 (each meets the tile's B panels once per k
 // block), so the limit is about packing B, and with up to 576 rows in one
@@ -71,13 +79,17 @@ struct GemmTiling {
   int64_t mPanels, nPanels, tm, tn, mTiles, nTiles;
 };
 
-inline GemmTiling planGemmTiles(const GemmShape& s, int mr, int nr, int64_t maxTilePanels = 24) {
+constexpr int64_t kMinTilesShared = 16;
+constexpr int64_t kMinTilesOneThread = 8;
+
+inline GemmTiling planGemmTiles(const GemmShape& s, int mr, int nr, int64_t maxTilePanels = 24,
+                                int64_t minTiles = kMinTilesShared) {
   GemmTiling t;
   t.mPanels = ceilDiv(s.m, mr);
   t.nPanels = ceilDiv(s.n, nr);
   t.mTiles = ceilDiv(t.mPanels, maxTilePanels);
   t.tm = ceilDiv(t.mPanels, t.mTiles);
-  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(16, t.mTiles)));
+  const int64_t nTiles = std::min(t.nPanels, std::max(ceilDiv(t.nPanels, 8), ceilDiv(minTiles, t.mTiles)));
   t.tn = ceilDiv(t.nPanels, nTiles);
   t.nTiles = ceilDiv(t.nPanels, t.tn);
   return t;
