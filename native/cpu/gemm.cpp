@@ -27,8 +27,9 @@
 //     kWeightRowsMaxM): the weight's rows are read in place as the
 //     broadcast operand and op(A) is packed as the vector one, so the
 //     weight is never transposed (see gemmWeightRows).
-//   * Decode shapes (m ≤ kSmallM): B is streamed once, in place: B rows
-//     against broadcast A for op(B) = B, dot products along k for op(B) = Bᵀ.
+//   * Decode shapes (m ≤ kSmallM; with op(B) = Bᵀ, m ≤ kSmallMDots): B is
+//     streamed once, in place: B rows against broadcast A for op(B) = B,
+//     dot products along k for op(B) = Bᵀ.
 //
 // Work split: with AVX-512, C is cut into one block per thread, and each
 // thread packs and computes its block alone (gemmThreadBlocks): panels
@@ -703,7 +704,7 @@ void gemmThreadBlocks(float* c, const float* a, const float* b, const GemmShape&
 // 128×768·(3072×768)ᵀ 191 → 208; at 2 threads 64×768·(768×768)ᵀ 373 →
 // 417. From 192 tokens on the two are within ±3% (512×768·(3072×768)ᵀ: 203
 // against 199), so the packed path keeps them.
-constexpr int64_t kWeightRowsMaxM = 128;
+constexpr int64_t kWeightRowsMaxM = 128;  // from kSmallMDots + 1 rows
 constexpr int kWeightRows = 12;  // rows of W (columns of C) per kernel call
 constexpr int kTokenPanel = 32;  // rows of op(A) (of C) per packed panel
 
@@ -833,6 +834,11 @@ void gemmWeightRows(float* c, const float* a, const float* b, const GemmShape& s
 
 // m ≤ kSmallM: one pass over B in place. Tasks are column chunks of op(B).
 constexpr int64_t kSmallM = 8;
+// op(B) = Bᵀ: dot products for up to 4 rows; from 5 rows gemmWeightRows is
+// as fast or faster (Zen 5, ×768·(3072×768)ᵀ, GFLOP/s at 1 / 2 threads:
+// 5 rows 60 / 102 against 57 / 105, 6 rows 58 / 113 against 64 / 122,
+// 8 rows 62 / 120 against 99 / 164).
+constexpr int64_t kSmallMDots = 4;
 constexpr int64_t kSmallChunkN = 64;   // columns per task, op(B) = B
 constexpr int64_t kSmallChunkNt = 16;  // columns per task, op(B) = Bᵀ
 
@@ -881,11 +887,19 @@ LMKIT_TARGET_AVX512 void smallRowsAvx512(float* c, const float* ap, const float*
 }
 
 // 16 depths of the dot products of smallDotsAvx512 (k − p ≥ 16 when kWhole).
+// Each B row's line kDotsPrefetchDepth floats ahead is fetched by hand:
+// Zen 5, (1–4)×768·(3072×768)ᵀ, against none: +6–24% at 1 and 2 threads
+// (64 ahead: +3–22%).
+constexpr int64_t kDotsPrefetchDepth = 128;
 template <int RI, int RJ, bool kWhole>
 LMKIT_TARGET_AVX512 inline __attribute__((always_inline)) void smallDotsStep(
     __m512 (&acc)[RI][RJ], const float* ap, const float* b, const GemmShape& s, int64_t i0, int64_t j0,
     int64_t p, __mmask16 m) {
   __m512 bv[RJ];
+  if (kWhole)
+#pragma GCC unroll 4
+    for (int q = 0; q < RJ; ++q)
+      _mm_prefetch(reinterpret_cast<const char*>(b + (j0 + q) * s.k + p + kDotsPrefetchDepth), _MM_HINT_T0);
 #pragma GCC unroll 4
   for (int q = 0; q < RJ; ++q)
     bv[q] = kWhole ? _mm512_loadu_ps(b + (j0 + q) * s.k + p) : _mm512_maskz_loadu_ps(m, b + (j0 + q) * s.k + p);
@@ -925,7 +939,8 @@ LMKIT_TARGET_AVX512 void smallDotsAvx512(float* c, const float* ap, const float*
 }
 
 // Row groups: up to 4 rows × 64 columns, or 5–8 rows × 32 columns (16 zmm
-// accumulators either way).
+// accumulators either way); for op(B) = Bᵀ, up to 4 rows × 4 columns (AVX-512
+// sends Bᵀ products of more rows to gemmWeightRows).
 template <int RI>
 LMKIT_TARGET_AVX512 void smallRowGroup(float* c, const float* ap, const float* b, const GemmShape& s,
                                        int64_t j0, int64_t j1) {
@@ -937,7 +952,7 @@ LMKIT_TARGET_AVX512 void smallRowGroup(float* c, const float* ap, const float* b
 template <int RI>
 LMKIT_TARGET_AVX512 void smallDotGroup(float* c, const float* ap, const float* b, const GemmShape& s,
                                        int64_t j0, int64_t j1) {
-  constexpr int RJ = RI <= 4 ? 4 : 2;
+  constexpr int RJ = 4;
   int64_t j = j0;
   for (; j + RJ <= j1; j += RJ) smallDotsAvx512<RI, RJ>(c, ap, b, s, 0, j);
   for (; j < j1; ++j) smallDotsAvx512<RI, 1>(c, ap, b, s, 0, j);
@@ -1122,7 +1137,8 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (isa == cpu::Isa::Scalar) return gemmScalar(c, a, b, s);
   if (s.alpha == 0.0f || s.k == 0) return scaleOnly(c, s);
   if (isa == cpu::Isa::Avx512) {
-    if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows, kSmallChunkN);
+    if (s.m <= (s.transB ? kSmallMDots : kSmallM))
+      return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows, kSmallChunkN);
     if (s.transB && s.m <= kWeightRowsMaxM) return gemmWeightRows(c, a, b, s);
     return gemmThreadBlocks(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
                                                      avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,

@@ -1,9 +1,10 @@
 // GEMM against PyTorch fixtures, a float64 reference, and across thread counts.
 // The shapes straddle every block edge of the fast paths (AVX-512: 12×32
 // micro-tiles, C tiles of up to 24 panels × 8, k blocks of 384, the m ≤ 8
-// decode path, weight rows in place for Bᵀ up to m = 128 in 32-row panels,
-// 12-row groups and passes of k ≤ 1024 or 768; AVX2: 6×16, up to 96 panels × 8, its own m ≤ 8 path), and
-// each body runs under every ISA.
+// decode path (Bᵀ: m ≤ 4), weight rows in place for Bᵀ from m = 5 to 128
+// in 32-row panels, 12-row groups and passes of k ≤ 1024 or 768; AVX2:
+// 6×16, up to 96 panels × 8, its own m ≤ 8 path), and each body runs under
+// every ISA.
 import t from 'tap';
 import type { Test } from 'tap';
 import { gemm, gemmBatched } from '../../lib/kernels/gemm.js';
