@@ -24,12 +24,12 @@
 //     panels it uses into a per-thread buffer, instead of all of op(B) being
 //     packed up front and read back from memory.
 //   * Few rows with op(B) = Bᵀ (a linear layer's weight, m ≤
-//     kWeightRowsMaxM): the weight's rows are read in place as the
-//     broadcast operand and op(A) is packed as the vector one, so the
-//     weight is never transposed (see gemmWeightRows).
-//   * Decode shapes (m ≤ kSmallM; with op(B) = Bᵀ, m ≤ kSmallMDots): B is
-//     streamed once, in place: B rows against broadcast A for op(B) = B,
-//     dot products along k for op(B) = Bᵀ.
+//     kWeightRowsMaxM; AVX2: kWeightRowsMaxMAvx2): the weight's rows are
+//     read in place as the broadcast operand and op(A) is packed as the
+//     vector one, so the weight is never transposed (see gemmWeightRows).
+//   * Decode shapes (m ≤ kSmallM; with op(B) = Bᵀ, m ≤ kSmallMDots or
+//     kSmallMDotsAvx2): B is streamed once, in place: B rows against
+//     broadcast A for op(B) = B, dot products along k for op(B) = Bᵀ.
 //
 // Work split: with AVX-512, C is cut into one block per thread, and each
 // thread packs and computes its block alone (gemmThreadBlocks): panels
@@ -44,6 +44,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -689,24 +690,31 @@ void gemmThreadBlocks(float* c, const float* a, const float* b, const GemmShape&
                           [&](const cpu::CBlock& blk, int64_t budget) { gemmBlocked(c, a, b, s, bl, blk, budget); });
 }
 
-// ---------------------------------------------------------------- weight rows in place (AVX-512)
+// ---------------------------------------------------------------- weight rows in place
 
 // op(B) = Bᵀ (a linear layer's n×k weight W) with few rows of op(A):
 // packing W's columns into NR panels is a transpose that each element of W
 // repays over only m FMAs (64×768·(768×768)ᵀ: 21% of the time in
 // packTransposeAvx512). Here the roles turn: W is the broadcast operand,
 // read in place along its rows (each contiguous in k), and op(A) is packed
-// into 32-row panels (for each p, 32 consecutive rows) as the vector
+// into panels (for each p, 32 consecutive rows; AVX2: 16) as the vector
 // operand. The accumulators hold a tile of Cᵀ, transposed in registers on
-// the way out. Zen 5, 1 thread, medians in GFLOP/s, packed path → this:
-// 16 tokens ×768·(768×768)ᵀ 132 → 168, 64 tokens 193 → 225,
+// the way out. Zen 5, AVX-512, 1 thread, medians in GFLOP/s, packed path →
+// this: 16 tokens ×768·(768×768)ᵀ 132 → 168, 64 tokens 193 → 225,
 // 64×768·(3072×768)ᵀ 181 → 210, 64×3072·(768×3072)ᵀ 170 → 211,
 // 128×768·(3072×768)ᵀ 191 → 208; at 2 threads 64×768·(768×768)ᵀ 373 →
 // 417. From 192 tokens on the two are within ±3% (512×768·(3072×768)ᵀ: 203
 // against 199), so the packed path keeps them.
 constexpr int64_t kWeightRowsMaxM = 128;  // from kSmallMDots + 1 rows
-constexpr int kWeightRows = 12;  // rows of W (columns of C) per kernel call
-constexpr int kTokenPanel = 32;  // rows of op(A) (of C) per packed panel
+// The AVX2 form against the AVX2 packed path (Zen 5 forced to AVX2, a proxy:
+// no AVX2-only CPU measured it), 1 / 2 threads: 16×768·(768×768)ᵀ +40% /
+// +57%, 64 tokens +9% / +31%, 64×768·(3072×768)ᵀ +11% / +19%,
+// 256×768·(768×768)ᵀ +3% / +16%; 1024×768·(3072×768)ᵀ −3% / +3%.
+constexpr int64_t kWeightRowsMaxMAvx2 = 256;
+// AVX-512: 12 rows of W (columns of C) against a panel of 32 rows of op(A)
+// (rows of C) per kernel call.
+constexpr int kWeightRows = 12;
+constexpr int kTokenPanel = 32;
 
 // One depth of weightRowsKernelAvx512: W row r = 3q + s at w3[q] + s·ldw
 // (four pointers and one stride address the twelve rows).
@@ -765,6 +773,86 @@ LMKIT_TARGET_AVX512 void weightRowsKernelAvx512(int64_t kc, const float* w, int6
   }
 }
 
+// AVX2: 6 rows of W against 16 rows of op(A): 12 accumulators + 2 vectors
+// + 1 broadcast of 16 ymm. Each row of the 6-column tile of C is stored as
+// 4 + 2 floats (vmaskmovps stores are microcoded on AMD); a narrower last
+// tile goes value by value.
+constexpr int kWeightRowsAvx2 = 6;
+constexpr int kTokenPanelAvx2 = 16;
+
+template <int NV>
+LMKIT_TARGET_AVX2 void weightRowsKernelAvx2(int64_t kc, const float* w, int64_t ldw, const float* xp, int64_t ldx,
+                                            float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
+  constexpr int NJ = kWeightRowsAvx2;
+  // alpha and beta wait in memory: kept in registers across the loop, they
+  // left GCC 12 one short of the 15 ymm the loop needs, and it spilled an
+  // accumulator instead (a store and a reload on every depth, half speed).
+  volatile float alphaAtEnd = alpha, betaAtEnd = beta;
+  __m256 acc[NJ][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < NJ; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  const float* const w3[2] = {w, w + 3 * ldw};
+  for (int64_t p = 0; p < kc; ++p) {
+    __m256 xv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) xv[v] = _mm256_load_ps(xp + p * ldx + 8 * v);
+#pragma GCC unroll 6
+    for (int r = 0; r < NJ; ++r) {
+      const __m256 wv = _mm256_broadcast_ss(w3[r / 3] + (r % 3) * ldw + p);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);
+    }
+  }
+  alpha = alphaAtEnd;
+  beta = betaAtEnd;
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m128 vb = _mm_set1_ps(beta);
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    __m256 t[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) t[r] = r < NJ ? acc[r][v] : _mm256_setzero_ps();
+    transpose8x8(t);  // t[l] lane j = C[8v + l, j]
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) {
+      if (8 * v + l >= rows) break;
+      float* cr = c + (8 * v + l) * ldc;
+      const __m256 out = _mm256_mul_ps(t[l], va);
+      if (cols == NJ) {
+        __m128 lo = _mm256_castps256_ps128(out);
+        __m128 hi = _mm256_extractf128_ps(out, 1);
+        if (beta != 0.0f) {
+          lo = _mm_fmadd_ps(_mm_loadu_ps(cr), vb, lo);
+          hi = _mm_fmadd_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(cr + 4))), vb, hi);
+        }
+        _mm_storeu_ps(cr, lo);
+        _mm_store_sd(reinterpret_cast<double*>(cr + 4), _mm_castps_pd(hi));
+        continue;
+      }
+      float lanes[8];
+      _mm256_storeu_ps(lanes, out);
+      for (int j = 0; j < cols; ++j) cr[j] = beta == 0.0f ? lanes[j] : std::fma(cr[j], beta, lanes[j]);
+    }
+  }
+}
+
+// The ISA's pieces of the weight-rows path.
+using WeightRowsKernel = void (*)(int64_t kc, const float* w, int64_t ldw, const float* xp, int64_t ldx, float* c,
+                                  int64_t ldc, int rows, int cols, float alpha, float beta);
+struct WeightRowsIsa {
+  int groupRows;  // rows of W per kernel call
+  int panelRows;  // rows of op(A) per packed panel
+  WeightRowsKernel halfPanel, fullPanel;  // for panels of ≤ panelRows / 2 rows, and of more
+  PackCopyFn packCopy;
+  PackFn packTranspose;
+};
+constexpr WeightRowsIsa kWeightRowsOnAvx512{kWeightRows, kTokenPanel, weightRowsKernelAvx512<1>,
+                                            weightRowsKernelAvx512<2>, packCopyAvx512, packTransposeAvx512};
+constexpr WeightRowsIsa kWeightRowsOnAvx2{kWeightRowsAvx2, kTokenPanelAvx2, weightRowsKernelAvx2<1>,
+                                          weightRowsKernelAvx2<2>, packCopyAvx2, packTransposeAvx2};
+
 // Depth per pass: all of k up to kWeightRowsMaxDepth, so C is written once
 // (k = 768: 12 W rows of 36 KB stay in Zen 5's 48 KB L1 while they meet
 // every panel), else blocks of kWeightRowsDepth. Zen 5, 1 thread: whole k
@@ -772,50 +860,51 @@ LMKIT_TARGET_AVX512 void weightRowsKernelAvx512(int64_t kc, const float* w, int6
 // 1024 within noise at k = 3072–4096, whole k (no blocks) 5–10% slower.
 constexpr int64_t kWeightRowsMaxDepth = 1024;
 constexpr int64_t kWeightRowsDepth = 768;
-// W row groups per product task (48 columns of C).
+// W row groups per product task (48 columns of C; AVX2: 24).
 constexpr int64_t kWeightGroupsPerTask = 4;
 
-// The last group of W rows, zero padded to twelve; one per thread.
+// The last group of W rows, zero padded to a whole group; one per thread.
 thread_local Scratch tlsWeightEdge;
 
 // C's block `blk` (see gemmThreadBlocks): op(A)'s panels packed per depth
-// pass, then each group of twelve W rows walked down all of them.
-void gemmWeightRowsBlock(float* c, const float* a, const float* b, const GemmShape& s, const cpu::CBlock& blk) {
+// pass, then each group of W rows walked down all of them.
+void gemmWeightRowsBlock(float* c, const float* a, const float* b, const GemmShape& s, const cpu::CBlock& blk,
+                         const WeightRowsIsa& isa) {
   const cpu::BlockOperands op = cpu::blockOperands(c, a, b, s, blk);
   const int64_t m = blk.rows, n = blk.cols;
   const int64_t depth = s.k <= kWeightRowsMaxDepth ? s.k : kWeightRowsDepth;
-  const int64_t panels = cpu::ceilDiv(m, kTokenPanel);
-  const int64_t groups = cpu::ceilDiv(n, kWeightRows);
-  float* const xpack = tlsScratch.get(panels * kTokenPanel * depth);
+  const int64_t width = isa.panelRows;
+  const int64_t panels = cpu::ceilDiv(m, width);
+  const int64_t groups = cpu::ceilDiv(n, isa.groupRows);
+  float* const xpack = tlsScratch.get(panels * width * depth);
   for (int64_t q0 = 0; q0 < s.k; q0 += depth) {
     const int64_t kc = std::min(depth, s.k - q0);
     const float beta = q0 == 0 ? s.beta : 1.0f;
     cpu::parallelFor(panels, [&](int64_t ip) {
-      const int64_t i0 = ip * kTokenPanel;
-      float* dst = xpack + ip * kTokenPanel * kc;
-      if (s.transA) packCopyAvx512(dst, op.a + q0 * s.m + i0, s.m, m - i0, kTokenPanel, kc, 1);
-      else packTransposeAvx512(dst, op.a + i0 * s.k + q0, s.k, std::min<int64_t>(kTokenPanel, m - i0), kTokenPanel, kc);
+      const int64_t i0 = ip * width;
+      float* dst = xpack + ip * width * kc;
+      if (s.transA) isa.packCopy(dst, op.a + q0 * s.m + i0, s.m, m - i0, isa.panelRows, kc, 1);
+      else isa.packTranspose(dst, op.a + i0 * s.k + q0, s.k, std::min(width, m - i0), isa.panelRows, kc);
     });
     cpu::parallelFor(cpu::ceilDiv(groups, kWeightGroupsPerTask), [&](int64_t task) {
       const int64_t lastGroup = std::min(groups, (task + 1) * kWeightGroupsPerTask);
       for (int64_t g = task * kWeightGroupsPerTask; g < lastGroup; ++g) {
-        const int64_t j0 = g * kWeightRows;
-        const int cols = static_cast<int>(std::min<int64_t>(kWeightRows, n - j0));
+        const int64_t j0 = g * isa.groupRows;
+        const int cols = static_cast<int>(std::min<int64_t>(isa.groupRows, n - j0));
         const float* w = op.b + j0 * s.k + q0;
         int64_t ldw = s.k;
-        if (cols < kWeightRows) {
-          float* edge = tlsWeightEdge.get(kWeightRows * kc);
-          std::memset(edge, 0, sizeof(float) * kWeightRows * kc);
+        if (cols < isa.groupRows) {
+          float* edge = tlsWeightEdge.get(isa.groupRows * kc);
+          std::memset(edge, 0, sizeof(float) * isa.groupRows * kc);
           for (int r = 0; r < cols; ++r) std::memcpy(edge + r * kc, w + r * s.k, sizeof(float) * kc);
           w = edge;
           ldw = kc;
         }
         for (int64_t ip = 0; ip < panels; ++ip) {
-          const int rows = static_cast<int>(std::min<int64_t>(kTokenPanel, m - ip * kTokenPanel));
-          const float* xp = xpack + ip * kTokenPanel * kc;
-          float* tile = op.c + ip * kTokenPanel * s.n + j0;
-          if (rows <= 16) weightRowsKernelAvx512<1>(kc, w, ldw, xp, kTokenPanel, tile, s.n, rows, cols, s.alpha, beta);
-          else weightRowsKernelAvx512<2>(kc, w, ldw, xp, kTokenPanel, tile, s.n, rows, cols, s.alpha, beta);
+          const int rows = static_cast<int>(std::min(width, m - ip * width));
+          const WeightRowsKernel kernel = 2 * rows <= isa.panelRows ? isa.halfPanel : isa.fullPanel;
+          kernel(kc, w, ldw, xpack + ip * width * kc, width, op.c + ip * width * s.n + j0, s.n, rows, cols, s.alpha,
+                 beta);
         }
       }
     });
@@ -825,9 +914,9 @@ void gemmWeightRowsBlock(float* c, const float* a, const float* b, const GemmSha
 // One block of C per thread, as gemmThreadBlocks, cut on whole panels and
 // row groups. Each element's FMAs run in depth order whatever the blocks,
 // so results do not depend on the thread count.
-void gemmWeightRows(float* c, const float* a, const float* b, const GemmShape& s) {
-  cpu::forEachThreadBlock(s, kTokenPanel, kWeightRows, true, kPackBudget,
-                          [&](const cpu::CBlock& blk, int64_t) { gemmWeightRowsBlock(c, a, b, s, blk); });
+void gemmWeightRows(float* c, const float* a, const float* b, const GemmShape& s, const WeightRowsIsa& isa) {
+  cpu::forEachThreadBlock(s, isa.panelRows, isa.groupRows, true, kPackBudget,
+                          [&](const cpu::CBlock& blk, int64_t) { gemmWeightRowsBlock(c, a, b, s, blk, isa); });
 }
 
 // ---------------------------------------------------------------- decode shapes (AVX-512)
@@ -839,6 +928,10 @@ constexpr int64_t kSmallM = 8;
 // 5 rows 60 / 102 against 57 / 105, 6 rows 58 / 113 against 64 / 122,
 // 8 rows 62 / 120 against 99 / 164).
 constexpr int64_t kSmallMDots = 4;
+// AVX2 likewise up to 5 rows (Zen 5 forced to AVX2, 1 / 2 threads: 5 rows
+// 59 / 107 against 48 / 97, 6 rows 58 / 112 against 59 / 119, 8 rows
+// 61 / 113 against 78 / 157).
+constexpr int64_t kSmallMDotsAvx2 = 5;
 constexpr int64_t kSmallChunkN = 64;   // columns per task, op(B) = B
 constexpr int64_t kSmallChunkNt = 16;  // columns per task, op(B) = Bᵀ
 
@@ -1139,12 +1232,14 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
   if (isa == cpu::Isa::Avx512) {
     if (s.m <= (s.transB ? kSmallMDots : kSmallM))
       return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows, kSmallChunkN);
-    if (s.transB && s.m <= kWeightRowsMaxM) return gemmWeightRows(c, a, b, s);
+    if (s.transB && s.m <= kWeightRowsMaxM) return gemmWeightRows(c, a, b, s, kWeightRowsOnAvx512);
     return gemmThreadBlocks(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
                                                      avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,
                                                      packTransposeAvx512, 24, true});
   }
-  if (s.m <= kSmallM) return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows, avx2RowChunk(s.n));
+  if (s.m <= (s.transB ? kSmallMDotsAvx2 : kSmallM))
+    return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows, avx2RowChunk(s.n));
+  if (s.transB && s.m <= kWeightRowsMaxMAvx2) return gemmWeightRows(c, a, b, s, kWeightRowsOnAvx2);
   gemmThreadBlocks(c, a, b, s,
                    Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96, false});
 }

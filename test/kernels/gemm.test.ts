@@ -3,8 +3,9 @@
 // micro-tiles, C tiles of up to 24 panels × 8, k blocks of 384, the m ≤ 8
 // decode path (Bᵀ: m ≤ 4), weight rows in place for Bᵀ from m = 5 to 128
 // in 32-row panels, 12-row groups and passes of k ≤ 1024 or 768; AVX2:
-// 6×16, up to 96 panels × 8, its own m ≤ 8 path), and each body runs under
-// every ISA.
+// 6×16, up to 96 panels × 8, its own m ≤ 8 path (Bᵀ: m ≤ 5), weight rows
+// for Bᵀ up to m = 256 in 16-row panels and 6-row groups), and each body
+// runs under every ISA.
 import t from 'tap';
 import type { Test } from 'tap';
 import { gemm, gemmBatched } from '../../lib/kernels/gemm.js';
@@ -171,6 +172,7 @@ t.test('gemm matches the float64 reference across block edges, all transposes', 
     [287, 33, 40], [289, 40, 70], [577, 33, 40],
     [30, 70, 383], [50, 40, 384], [14, 35, 385], [26, 33, 769],
     [16, 12, 1024], [17, 13, 1025], [33, 11, 1600], // Bᵀ weight rows in place: one pass, then 768-deep passes
+    [6, 7, 50], [256, 13, 70], [257, 13, 70], // AVX2 Bᵀ: dot products up to 5 rows, weight rows up to 256
   ];
   await forEachIsa(t, (t) => {
     const rng = new Rng(21);
