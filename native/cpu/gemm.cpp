@@ -748,11 +748,7 @@ LMKIT_TARGET_AVX512 void weightRowsKernelAvx512(int64_t kc, const float* w, int6
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   const float* const w3[4] = {w, w + 3 * ldw, w + 6 * ldw, w + 9 * ldw};
-  int64_t p = 0;
-  for (; p + 8 <= kc; p += 8)
-#pragma GCC unroll 8
-    for (int q = 0; q < 8; ++q) weightRowsStep<NV>(acc, w3, ldw, xp + (p + q) * ldx, p + q);
-  for (; p < kc; ++p) weightRowsStep<NV>(acc, w3, ldw, xp + p * ldx, p);
+  for (int64_t p = 0; p < kc; ++p) weightRowsStep<NV>(acc, w3, ldw, xp + p * ldx, p);
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
   const __mmask16 colMask = static_cast<__mmask16>((1u << cols) - 1);
