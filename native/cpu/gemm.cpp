@@ -509,6 +509,10 @@ struct KernelHeights {
   explicit operator bool() const { return full != nullptr; }
 };
 
+// Thread blocks of C may end part-way through a 12-row panel at any multiple
+// of the shortest height without wasting FMAs (cpu::threadBlock).
+constexpr int kRowStep512 = 4;
+
 template <bool kInPlace, bool kFullLoads>
 constexpr KernelHeights avx512Heights() {
   return {microKernelAvx512<kInPlace, kFullLoads, 4>, microKernelAvx512<kInPlace, kFullLoads, 8>,
@@ -523,6 +527,7 @@ struct Blocking {
   KernelHeights kernelInPlace;      // reads op(B) = B in place, full-width tiles; null if unsupported
   KernelHeights kernelInPlaceEdge;  // the same for the last, narrower tile (masked loads)
   int mr, nr;
+  int rowStep;  // thread blocks' rows are cut every rowStep (cpu::threadBlock)
   PackCopyFn packCopy;
   PackFn packTranspose;
   int64_t maxTilePanels;  // A panels per C tile at most (cpu::planGemmTiles)
@@ -686,7 +691,7 @@ void gemmBlocked(float* c, const float* a, const float* b, const GemmShape& s, c
 // blocking asks for it (cpu::planThreadGrid), else all of C with the pool
 // sharing its tiles.
 void gemmThreadBlocks(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  cpu::forEachThreadBlock(s, bl.mr, bl.nr, bl.blockPerThread, kPackBudget,
+  cpu::forEachThreadBlock(s, bl.mr, bl.nr, bl.rowStep, bl.blockPerThread, kPackBudget,
                           [&](const cpu::CBlock& blk, int64_t budget) { gemmBlocked(c, a, b, s, bl, blk, budget); });
 }
 
@@ -911,7 +916,7 @@ void gemmWeightRowsBlock(float* c, const float* a, const float* b, const GemmSha
 // row groups. Each element's FMAs run in depth order whatever the blocks,
 // so results do not depend on the thread count.
 void gemmWeightRows(float* c, const float* a, const float* b, const GemmShape& s, const WeightRowsIsa& isa) {
-  cpu::forEachThreadBlock(s, isa.panelRows, isa.groupRows, true, kPackBudget,
+  cpu::forEachThreadBlock(s, isa.panelRows, isa.groupRows, isa.panelRows, true, kPackBudget,
                           [&](const cpu::CBlock& blk, int64_t) { gemmWeightRowsBlock(c, a, b, s, blk, isa); });
 }
 
@@ -1230,14 +1235,14 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
       return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows, kSmallChunkN);
     if (s.transB && s.m <= kWeightRowsMaxM) return gemmWeightRows(c, a, b, s, kWeightRowsOnAvx512);
     return gemmThreadBlocks(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
-                                                     avx512Heights<true, false>(), kMr512, kNr512, packCopyAvx512,
+                                                     avx512Heights<true, false>(), kMr512, kNr512, kRowStep512, packCopyAvx512,
                                                      packTransposeAvx512, 24, true});
   }
   if (s.m <= (s.transB ? kSmallMDotsAvx2 : kSmallM))
     return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows, avx2RowChunk(s.n));
   if (s.transB && s.m <= kWeightRowsMaxMAvx2) return gemmWeightRows(c, a, b, s, kWeightRowsOnAvx2);
   gemmThreadBlocks(c, a, b, s,
-                   Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, packCopyAvx2, packTransposeAvx2, 96, false});
+                   Blocking{kAvx2Heights, {}, {}, kMr256, kNr256, kMr256, packCopyAvx2, packTransposeAvx2, 96, false});
 }
 
 }  // namespace

@@ -350,7 +350,7 @@ void gemmBlockedBf16(float* c, const float* a, const float* b, const GemmShape& 
 
 // One block of C per thread, as the fp32 GEMM does (cpu::planThreadGrid).
 void gemmThreadBlocksBf16(float* c, const float* a, const float* b, const GemmShape& s, const Blocking& bl) {
-  cpu::forEachThreadBlock(s, bl.mr, bl.nr, true, 2 * kPackBudget, [&](const cpu::CBlock& blk, int64_t budget) {
+  cpu::forEachThreadBlock(s, bl.mr, bl.nr, bl.mr, true, 2 * kPackBudget, [&](const cpu::CBlock& blk, int64_t budget) {
     gemmBlockedBf16(c, a, b, s, bl, blk, budget);
   });
 }
