@@ -564,12 +564,13 @@ thread_local Scratch tlsPanel;
 // buffer just before using them, instead of all of op(B) being packed up
 // front: a product with few A panels (64–192 tokens through a 768×3072
 // weight, Zen 4) spends as much on the up-front pack's round trip through
-// memory as on the arithmetic. A second tile row would pack the same panels again:
-// Zen 5, 2 threads (one 512-row block of C each, two tile rows), 1024³ ran
-// 355 GFLOP/s packing in the tasks and 394 up front; 512³, 768³, 192–576
-// tokens through 768- and 3072-wide weights and a 384×384 weight gradient
-// within ±2.5% at 1 and 2 threads (AVX2 forced: ±3%). The micro-kernel
-// calls and their order are the same either way, so the results are too.
+// memory as on the arithmetic. A second tile row would pack the same
+// panels again: Zen 5, 2 threads (one 512-row block of C each, two tile
+// rows), 1024³ ran 355 GFLOP/s packing in the tasks and 394 up front;
+// 512³, 768³, 192–576 tokens through 768- and 3072-wide weights and a
+// 384×384 weight gradient within ±2.5% at 1 and 2 threads (AVX2 forced:
+// ±3%). The micro-kernel calls and their order are the same either way, so
+// the results are too.
 constexpr int64_t kPackBInTaskMaxTileRows = 1;
 
 // Panels per up-front packing task where the pack is a copy (op(A) = Aᵀ,
@@ -1235,8 +1236,8 @@ void gemmDispatch(float* c, const float* a, const float* b, const GemmShape& s) 
       return gemmSmallM(c, a, b, s, SmallChunks<Avx512Chunk>::kByRows, kSmallChunkN);
     if (s.transB && s.m <= kWeightRowsMaxM) return gemmWeightRows(c, a, b, s, kWeightRowsOnAvx512);
     return gemmThreadBlocks(c, a, b, s, Blocking{avx512Heights<false, true>(), avx512Heights<true, true>(),
-                                                     avx512Heights<true, false>(), kMr512, kNr512, kRowStep512, packCopyAvx512,
-                                                     packTransposeAvx512, 24, true});
+                                                     avx512Heights<true, false>(), kMr512, kNr512, kRowStep512,
+                                                     packCopyAvx512, packTransposeAvx512, 24, true});
   }
   if (s.m <= (s.transB ? kSmallMDotsAvx2 : kSmallM))
     return gemmSmallM(c, a, b, s, SmallChunks<Avx2Chunk>::kByRows, avx2RowChunk(s.n));
