@@ -32,6 +32,9 @@
 // (see its section). At 8192×768 on 2 Zen 5 cores it went from 1.39 to
 // 0.87 ms forward and 3.18 to 1.32 ms backward (25th percentile of 300
 // alternating calls, a quiet moment; bench/ has the rows against STREAM).
+// Reading rows by whole lines and cutting the backward in line rows then
+// took Node's buffers (16 bytes into a line) from 63 to 68 GB/s forward and
+// 64 to 75 GB/s backward (medians of 9 alternating processes, 2 threads).
 // The AVX2 path (Zen 3, 2 threads): 10.7 → 25.5 GB/s forward, 9.6 → 27.6
 // backward, once masked stores left its loops.
 #include <algorithm>
@@ -128,9 +131,11 @@ inline void prefetchRead(const float* p) {
 //   streamed instead (kStreamBytes);
 // - big tasks (rowGrain, chunkRows): each task start costs the prefetch ramp;
 // - element-wise passes cut columns where the output's 64-byte lines start
-//   ("lead" floats first, then whole lines), so stores fill whole lines and,
-//   when the buffers share an alignment as allocators give them, loads split
-//   no line. Row sums cut from column 0, so their bits never depend on it.
+//   (the forward: "lead" floats first, then whole lines; the backward: line
+//   rows, see there), so stores fill whole lines and, when the buffers share
+//   an alignment as allocators give them, loads split no line. Row sums cut
+//   from column 0, so their bits never depend on it; they read whole lines
+//   and pick the columns out (RowLines).
 // Masked lanes load 0 and store nothing.
 
 // dx is streamed past the caches (non-temporal stores) from this size on:
@@ -154,6 +159,27 @@ LMKIT_TARGET_AVX512 inline __mmask16 lanes(int64_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : cpu::vec::tailMask16(n);
 }
 
+// Whole vectors of a row read as whole 64-byte lines: columns [j, j + 16)
+// are picked from the two lines they straddle. A split load from memory
+// costs more than the pick (buffers from Node's allocator start 16 bytes
+// into a line). Both loads touch only lines that hold row elements: with a
+// row already on a line boundary, the second pointer is the first.
+struct RowLines {
+  const float* lo;
+  const float* hi;
+  __m512i pick;
+};
+LMKIT_TARGET_AVX512 inline RowLines rowLines(const float* row) {
+  const int64_t shift = static_cast<int64_t>(reinterpret_cast<uintptr_t>(row) % 64 / 4);
+  const float* lo = row - shift;
+  return {lo, shift == 0 ? lo : lo + 16,
+          _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(shift)),
+                           _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))};
+}
+LMKIT_TARGET_AVX512 inline __m512 columns(const RowLines& row, int64_t j) {
+  return _mm512_permutex2var_ps(_mm512_load_ps(row.lo + j), row.pick, _mm512_load_ps(row.hi + j));
+}
+
 // Forward of rows [r0, r1) of [rows, C]; the row after each one is prefetched.
 template <bool kCentered>
 LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstdOut, const float* x,
@@ -169,20 +195,22 @@ LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstd
     // The sums cut columns from 0 whatever the buffers' alignment, so the bits
     // do not depend on where a buffer lies.
     float mean = 0.0f;
+    const RowLines xl = rowLines(xr);
     {
       __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
       int64_t j = 0;
       for (; j < body; j += 64) {
         for (int64_t k = 0; k < 64; k += 16) prefetchRead(xr + ahead + j + k);
-        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(xr + j));
-        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(xr + j + 16));
-        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(xr + j + 32));
-        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(xr + j + 48));
+        s0 = _mm512_add_ps(s0, columns(xl, j));
+        s1 = _mm512_add_ps(s1, columns(xl, j + 16));
+        s2 = _mm512_add_ps(s2, columns(xl, j + 32));
+        s3 = _mm512_add_ps(s3, columns(xl, j + 48));
       }
       for (; j < C; j += 16) {
         prefetchRead(xr + ahead + j);
         s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(lanes(C - j), xr + j));
       }
+      prefetchRead(xr + ahead + C - 1);  // a row that straddles lines ends in one more line
       if (kCentered) mean = cpu::vec::hsum16(sum4(s0, s1, s2, s3)) * invC;
     }
     // Pass 2 (L1): Σd and Σd² of d = x − mean, the corrected two-pass variance.
@@ -190,10 +218,10 @@ LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstd
     __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, q0 = d0, q1 = d0, q2 = d0, q3 = d0;
     int64_t j = 0;
     for (; j < body; j += 64) {
-      const __m512 a0 = _mm512_sub_ps(_mm512_loadu_ps(xr + j), vmean);
-      const __m512 a1 = _mm512_sub_ps(_mm512_loadu_ps(xr + j + 16), vmean);
-      const __m512 a2 = _mm512_sub_ps(_mm512_loadu_ps(xr + j + 32), vmean);
-      const __m512 a3 = _mm512_sub_ps(_mm512_loadu_ps(xr + j + 48), vmean);
+      const __m512 a0 = _mm512_sub_ps(columns(xl, j), vmean);
+      const __m512 a1 = _mm512_sub_ps(columns(xl, j + 16), vmean);
+      const __m512 a2 = _mm512_sub_ps(columns(xl, j + 32), vmean);
+      const __m512 a3 = _mm512_sub_ps(columns(xl, j + 48), vmean);
       d0 = _mm512_add_ps(d0, a0);
       d1 = _mm512_add_ps(d1, a1);
       d2 = _mm512_add_ps(d2, a2);
@@ -232,102 +260,248 @@ LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstd
   }
 }
 
-// Backward over rows [r0, r1) of one chunk, adding into the chunk's dw/db
+// Backward over the rows of one chunk, adding into the chunk's dw/db
 // partials, in groups of rows whose x and dy fit in L2. Phase A streams x and
 // dy of a group from memory once and keeps each row's two sums. Phase B walks
 // the group by column blocks of 4 vectors, so dw/db of a block stay in
 // registers across the group's rows: a load and a store of dw/db per row
 // queue in order behind dx stores that miss, and cost more than all the
 // arithmetic. Rows still add into dw/db in order, as one row at a time would.
+//
+// Phase B cuts its vectors where dx's 64-byte lines start. With C % 16 == 0
+// every row starts the same `shift` floats into a line (4 for Node's
+// buffers, which start 16 bytes into a page), and the cut runs in "line
+// rows": line row r is the C floats from dx's line holding row r's first
+// element, so its first vector has row r − 1's last `shift` columns in lanes
+// [0, shift) and row r's first columns in the rest, each lane with its own
+// row's mean, rstd and sums. Every vector is then one whole line (streamed
+// for a large dx) and every block is 4 vectors. Cutting each row at its own
+// first line instead left a 12- and a 52-float block per row, and buffers 16
+// bytes into a line ran 12-15% slower than line-aligned ones. A chunk's first
+// line row has no row r − 1 (those lanes are masked off), and its last row's
+// last columns are one more masked vector (the tail). With C % 16 != 0 rows
+// are cut from column 0 and dx is not streamed.
 constexpr int64_t kGroupMax = 64;
+int64_t groupRows(int64_t cols) { return std::clamp<int64_t>(16384 / cols, 1, kGroupMax); }
+
+// What phase A leaves for phase B: mean(g) and mean(g∘x̂) of a row, g = dy∘w.
+struct RowSums {
+  float meanG, meanGX;
+};
+
+// The operands of one backward call, as phase B sees them.
+struct BackwardRows {
+  float* dx;
+  const float* dy;
+  const float* x;
+  const float* w;
+  const float* mean;
+  const float* rstd;
+  int64_t C;
+  int64_t shift;  // floats of row r − 1 in line row r's first vector (0 when C % 16 != 0)
+  bool stream;    // large dx: whole lines of it are streamed past the caches
+};
 
 // Phase A on one vector of columns (pointers at the vector): sumG += g = dy∘w,
 // sumGX += g∘x̂; requests the same columns `ahead` floats on, and dx's line
 // for writing unless dx is streamed.
-LMKIT_TARGET_AVX512 inline void sumsStep(const float* x, const float* dy, const float* w, float* dx,
-                                         int64_t ahead, bool prefetchDx, __m512 vmean, __m512 vrstd,
-                                         __mmask16 m, __m512& sumG, __m512& sumGX) {
+LMKIT_TARGET_AVX512 inline void sumsStep(const float* x, const float* dy, float* dx, __m512 xv, __m512 dyv,
+                                         __m512 wv, int64_t ahead, bool prefetchDx, __m512 vmean, __m512 vrstd,
+                                         __m512& sumG, __m512& sumGX) {
   prefetchRead(x + ahead);
   prefetchRead(dy + ahead);
   if (prefetchDx) prefetchWrite(dx);  // read for ownership now, stored in phase B
-  const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmean), vrstd);
-  const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy), _mm512_maskz_loadu_ps(m, w));
+  const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(xv, vmean), vrstd);
+  const __m512 g = _mm512_mul_ps(dyv, wv);
   sumG = _mm512_add_ps(sumG, g);
   sumGX = _mm512_fmadd_ps(g, xhat, sumGX);
 }
-int64_t groupRows(int64_t cols) { return std::clamp<int64_t>(16384 / cols, 1, kGroupMax); }
 
+// Phase A over rows [r0, r1) of a chunk ending at rEnd: sums[r − r0].
 template <bool kCentered>
-LMKIT_TARGET_AVX512 void backwardGroupAvx512(float* dx, float* dw, float* db, const float* dy,
-                                             const float* x, const float* w, const float* mean,
-                                             const float* rstd, int64_t r0, int64_t r1, int64_t rEnd,
-                                             int64_t C, bool stream) {
-  const __mmask16 all = 0xFFFF;
+LMKIT_TARGET_AVX512 void rowSumsAvx512(RowSums* sums, const BackwardRows& b, int64_t r0, int64_t r1, int64_t rEnd) {
+  const int64_t C = b.C;
   const float invC = 1.0f / static_cast<float>(C);
-  float meanG[kGroupMax], meanGX[kGroupMax];
   for (int64_t r = r0; r < r1; ++r) {
-    const float* xr = x + r * C;
-    const float* dyr = dy + r * C;
+    const float* xr = b.x + r * C;
+    const float* dyr = b.dy + r * C;
+    float* dxr = b.dx + r * C;
     const int64_t ahead = r + 1 < rEnd ? C : 0;
-    const __m512 vmean = _mm512_set1_ps(kCentered ? mean[r] : 0.0f), vrstd = _mm512_set1_ps(rstd[r]);
-    __m512 g0 = _mm512_setzero_ps(), g1 = g0, g2 = g0, g3 = g0, h0 = g0, h1 = g0, h2 = g0, h3 = g0;
-    float* dxr = dx + r * C;
+    const __m512 vmean = _mm512_set1_ps(kCentered ? b.mean[r] : 0.0f), vrstd = _mm512_set1_ps(b.rstd[r]);
+    const RowLines xl = rowLines(xr), dyl = rowLines(dyr);
+    __m512 g[4], h[4];
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) g[k] = h[k] = _mm512_setzero_ps();
     int64_t j = 0;
-    for (; j + 64 <= C; j += 64) {
-      sumsStep(xr + j, dyr + j, w + j, dxr + j, ahead, !stream, vmean, vrstd, all, g0, h0);
-      sumsStep(xr + j + 16, dyr + j + 16, w + j + 16, dxr + j + 16, ahead, !stream, vmean, vrstd, all, g1, h1);
-      sumsStep(xr + j + 32, dyr + j + 32, w + j + 32, dxr + j + 32, ahead, !stream, vmean, vrstd, all, g2, h2);
-      sumsStep(xr + j + 48, dyr + j + 48, w + j + 48, dxr + j + 48, ahead, !stream, vmean, vrstd, all, g3, h3);
-    }
-    for (; j < C; j += 16)
-      sumsStep(xr + j, dyr + j, w + j, dxr + j, ahead, !stream, vmean, vrstd, lanes(C - j), g0, h0);
-    meanG[r - r0] = kCentered ? cpu::vec::hsum16(sum4(g0, g1, g2, g3)) * invC : 0.0f;
-    meanGX[r - r0] = cpu::vec::hsum16(sum4(h0, h1, h2, h3)) * invC;
-  }
-  // Phase B reads x and dy from L2; meanwhile the next group's are requested.
-  int64_t pfAt = r1 * C;
-  const int64_t pfEnd = std::min(rEnd, r1 + (r1 - r0)) * C;
-  // Blocks start where dx's lines do (rows share the lead when C % 16 == 0).
-  const int64_t lead = C % 16 == 0 ? leadFloats(dx, C) : 0;
-  for (int64_t jb = 0; jb < C;) {
-    const int64_t width = jb == 0 && lead > 0 ? lead : std::min<int64_t>(64, C - jb);
-    __mmask16 m[4];
-    __m512 wv[4], aw[4], ab[4];
-    for (int k = 0; k < 4; ++k) {
-      const int64_t left = width - 16 * k;
-      m[k] = left > 0 ? lanes(left) : __mmask16(0);
-      wv[k] = _mm512_maskz_loadu_ps(m[k], w + jb + 16 * k);
-      aw[k] = _mm512_maskz_loadu_ps(m[k], dw + jb + 16 * k);
-      ab[k] = kCentered ? _mm512_maskz_loadu_ps(m[k], db + jb + 16 * k) : _mm512_setzero_ps();
-    }
-    // Streamed only where every row's block is 4 whole lines of dx.
-    const bool whole = stream && C % 16 == 0 && jb >= lead && width == 64;
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t o = r * C + jb;
-      const __m512 vmean = _mm512_set1_ps(kCentered ? mean[r] : 0.0f), vrstd = _mm512_set1_ps(rstd[r]);
-      const __m512 vG = _mm512_set1_ps(meanG[r - r0]), vGX = _mm512_set1_ps(meanGX[r - r0]);
+    for (; j + 64 <= C; j += 64)
+      #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
-        if (pfAt < pfEnd) {
-          prefetchRead(x + pfAt);
-          prefetchRead(dy + pfAt);
-          pfAt += 16;
+        const int64_t c = j + 16 * k;
+        sumsStep(xr + c, dyr + c, dxr + c, columns(xl, c), columns(dyl, c), _mm512_loadu_ps(b.w + c), ahead,
+                 !b.stream, vmean, vrstd, g[k], h[k]);
+      }
+    for (; j < C; j += 16) {
+      const __mmask16 m = lanes(C - j);
+      sumsStep(xr + j, dyr + j, dxr + j, _mm512_maskz_loadu_ps(m, xr + j), _mm512_maskz_loadu_ps(m, dyr + j),
+               _mm512_maskz_loadu_ps(m, b.w + j), ahead, !b.stream, vmean, vrstd, g[0], h[0]);
+    }
+    // A row that straddles lines ends in one more line of its own.
+    prefetchRead(xr + ahead + C - 1);
+    prefetchRead(dyr + ahead + C - 1);
+    sums[r - r0] = {kCentered ? cpu::vec::hsum16(sum4(g[0], g[1], g[2], g[3])) * invC : 0.0f,
+                    cpu::vec::hsum16(sum4(h[0], h[1], h[2], h[3])) * invC};
+  }
+}
+
+// A row's scalars as vectors, and the same with lanes `prev` taken from the row before.
+struct RowScalars {
+  __m512 mean, rstd, meanG, meanGX;
+};
+template <bool kCentered>
+LMKIT_TARGET_AVX512 inline RowScalars rowScalars(const BackwardRows& b, const RowSums& s, int64_t r) {
+  return {_mm512_set1_ps(kCentered ? b.mean[r] : 0.0f), _mm512_set1_ps(b.rstd[r]), _mm512_set1_ps(s.meanG),
+          _mm512_set1_ps(s.meanGX)};
+}
+LMKIT_TARGET_AVX512 inline RowScalars blendRows(__mmask16 prev, const RowScalars& cur, const RowScalars& before) {
+  return {_mm512_mask_blend_ps(prev, cur.mean, before.mean), _mm512_mask_blend_ps(prev, cur.rstd, before.rstd),
+          _mm512_mask_blend_ps(prev, cur.meanG, before.meanG), _mm512_mask_blend_ps(prev, cur.meanGX, before.meanGX)};
+}
+
+// Phase B on one vector at offset o of x, dy, dx (lanes m): stores dx
+// (streamed: a whole line) and adds the lanes' terms into dw/db accumulators.
+template <bool kCentered, bool kStream>
+LMKIT_TARGET_AVX512 inline void gradStep(float* dx, const float* dy, const float* x, int64_t o, __mmask16 m,
+                                         const RowScalars& s, __m512 wv, __m512& aw, __m512& ab) {
+  const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + o), s.mean), s.rstd);
+  const __m512 dyv = _mm512_maskz_loadu_ps(m, dy + o);
+  const __m512 inner = _mm512_sub_ps(_mm512_mul_ps(dyv, wv), _mm512_fmadd_ps(xhat, s.meanGX, s.meanG));
+  const __m512 out = _mm512_mul_ps(s.rstd, inner);
+  if (kStream) _mm512_stream_ps(dx + o, out);
+  else _mm512_mask_storeu_ps(dx + o, m, out);
+  aw = _mm512_mask3_fmadd_ps(dyv, xhat, aw, m);
+  if (kCentered) ab = _mm512_mask_add_ps(ab, m, ab, dyv);
+}
+
+// Loads and stores of a [cols] vector (w, dw, db) at line-row column c: a
+// vector that starts before column 0 wraps, lanes [0, −c) at the row's end.
+LMKIT_TARGET_AVX512 inline __m512 loadWrapped(const float* p, int64_t c, int64_t C, __mmask16 m) {
+  if (c >= 0) return _mm512_maskz_loadu_ps(m, p + c);
+  const __mmask16 prev = lanes(-c);
+  return _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(m & ~prev, p + c), m & prev, p + C + c);
+}
+LMKIT_TARGET_AVX512 inline void storeWrapped(float* p, int64_t c, int64_t C, __mmask16 m, __m512 v) {
+  if (c >= 0) return _mm512_mask_storeu_ps(p + c, m, v);
+  const __mmask16 prev = lanes(-c);
+  _mm512_mask_storeu_ps(p + c, m & ~prev, v);
+  _mm512_mask_storeu_ps(p + C + c, m & prev, v);
+}
+
+// Where phase B of one group is: rows [r0, r1) of the chunk [rBegin, rEnd),
+// sums[−1] the row before r0 when r0 > rBegin, and how far the next group's
+// prefetch has got.
+struct GroupRows {
+  const RowSums* sums;
+  int64_t r0, r1, rBegin;
+  int64_t pfAt, pfEnd;
+};
+
+// Phase B of one column block, `vectors` vectors from line-row column jb, over
+// the group's rows. kStream: 4 whole-line vectors, stored past the caches.
+// kStraddle: the first block, whose vector 0 holds row r − 1's last columns.
+// The operands are taken by value so the stores (which may alias anything)
+// do not make the compiler reload them.
+template <bool kCentered, bool kStream, bool kStraddle>
+LMKIT_TARGET_AVX512 void gradBlockAvx512(const BackwardRows b, float* dw, float* db, GroupRows& g, int64_t jb,
+                                         int vectors) {
+  const int64_t C = b.C;
+  float* const dx = b.dx;
+  const float* const dy = b.dy;
+  const float* const x = b.x;
+  const __mmask16 prev = lanes(b.shift);
+  __mmask16 m[4];
+  __m512 wv[4], aw[4], ab[4];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    const int64_t c = jb + 16 * k;
+    m[k] = k < vectors ? lanes(C - b.shift - c) : __mmask16(0);
+    wv[k] = loadWrapped(b.w, c, C, m[k]);
+    aw[k] = loadWrapped(dw, c, C, m[k]);
+    ab[k] = kCentered ? loadWrapped(db, c, C, m[k]) : _mm512_setzero_ps();
+  }
+  int64_t pfAt = g.pfAt;
+  for (int64_t r = g.r0; r < g.r1; ++r) {
+    const int64_t o = r * C + jb;
+    const RowScalars s = rowScalars<kCentered>(b, g.sums[r - g.r0], r);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      if (pfAt < g.pfEnd) {
+        prefetchRead(x + pfAt);
+        prefetchRead(dy + pfAt);
+        pfAt += 16;
+      }
+      if (kStraddle && k == 0) {
+        if (r == g.rBegin) {  // no row before: lanes [0, shift) are another chunk's
+          gradStep<kCentered, false>(dx, dy, x, o, m[0] & ~prev, s, wv[0], aw[0], ab[0]);
+        } else {
+          const RowScalars before = rowScalars<kCentered>(b, g.sums[r - g.r0 - 1], r - 1);
+          gradStep<kCentered, kStream>(dx, dy, x, o, m[0], blendRows(prev, s, before), wv[0], aw[0], ab[0]);
         }
-        const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m[k], x + o + 16 * k), vmean), vrstd);
-        const __m512 dyv = _mm512_maskz_loadu_ps(m[k], dy + o + 16 * k);
-        const __m512 inner = _mm512_sub_ps(_mm512_mul_ps(dyv, wv[k]), _mm512_fmadd_ps(xhat, vGX, vG));
-        const __m512 out = _mm512_mul_ps(vrstd, inner);
-        if (whole) _mm512_stream_ps(dx + o + 16 * k, out);
-        else _mm512_mask_storeu_ps(dx + o + 16 * k, m[k], out);
-        aw[k] = _mm512_fmadd_ps(dyv, xhat, aw[k]);
-        if (kCentered) ab[k] = _mm512_add_ps(dyv, ab[k]);
+      } else {
+        gradStep<kCentered, kStream>(dx, dy, x, o + 16 * k, m[k], s, wv[k], aw[k], ab[k]);
       }
     }
-    for (int k = 0; k < 4; ++k) {
-      _mm512_mask_storeu_ps(dw + jb + 16 * k, m[k], aw[k]);
-      if (kCentered) _mm512_mask_storeu_ps(db + jb + 16 * k, m[k], ab[k]);
-    }
-    jb += width;
   }
+  g.pfAt = pfAt;
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    storeWrapped(dw, jb + 16 * k, C, m[k], aw[k]);
+    if (kCentered) storeWrapped(db, jb + 16 * k, C, m[k], ab[k]);
+  }
+}
+
+// Phase B of one group: its blocks, and the tail when it ends the chunk.
+template <bool kCentered>
+LMKIT_TARGET_AVX512 void gradRowsAvx512(const BackwardRows& b, float* dw, float* db, const RowSums* sums,
+                                        int64_t r0, int64_t r1, int64_t rBegin, int64_t rEnd) {
+  const int64_t C = b.C;
+  GroupRows g{sums, r0, r1, rBegin, r1 * C, std::min(rEnd, r1 + (r1 - r0)) * C};
+  const int64_t end = C - b.shift;  // line-row columns [−shift, C − shift)
+  for (int64_t jb = -b.shift; jb < end; jb += 64) {
+    const int vectors = static_cast<int>(std::min<int64_t>(4, (end - jb + 15) / 16));
+    const bool whole = b.stream && jb + 64 <= end;  // stream implies C % 16 == 0
+    if (jb < 0) {
+      if (whole) gradBlockAvx512<kCentered, true, true>(b, dw, db, g, jb, vectors);
+      else gradBlockAvx512<kCentered, false, true>(b, dw, db, g, jb, vectors);
+    } else {
+      if (whole) gradBlockAvx512<kCentered, true, false>(b, dw, db, g, jb, vectors);
+      else gradBlockAvx512<kCentered, false, false>(b, dw, db, g, jb, vectors);
+    }
+  }
+  if (r1 == rEnd && b.shift > 0) {  // the tail: the chunk's last row's last `shift` columns
+    const int64_t c = C - b.shift;
+    const __mmask16 tail = lanes(b.shift);
+    const RowScalars s = rowScalars<kCentered>(b, sums[r1 - 1 - r0], r1 - 1);
+    __m512 aw = _mm512_maskz_loadu_ps(tail, dw + c);
+    __m512 ab = kCentered ? _mm512_maskz_loadu_ps(tail, db + c) : _mm512_setzero_ps();
+    gradStep<kCentered, false>(b.dx, b.dy, b.x, (r1 - 1) * C + c, tail, s, _mm512_maskz_loadu_ps(tail, b.w + c), aw,
+                               ab);
+    _mm512_mask_storeu_ps(dw + c, tail, aw);
+    if (kCentered) _mm512_mask_storeu_ps(db + c, tail, ab);
+  }
+}
+
+template <bool kCentered>
+LMKIT_TARGET_AVX512 void backwardChunkAvx512(const BackwardRows& b, float* dw, float* db, int64_t rBegin,
+                                             int64_t rEnd) {
+  RowSums sums[kGroupMax + 1];  // [0]: the row before the group
+  const int64_t perGroup = groupRows(b.C);
+  for (int64_t r0 = rBegin; r0 < rEnd; r0 += perGroup) {
+    const int64_t r1 = std::min(rEnd, r0 + perGroup);
+    rowSumsAvx512<kCentered>(sums + 1, b, r0, r1, rEnd);
+    gradRowsAvx512<kCentered>(b, dw, db, sums + 1, r0, r1, rBegin, rEnd);
+    sums[0] = sums[r1 - r0];
+  }
+  if (b.stream) _mm_sfence();  // streamed lines visible before the task counts as done
 }
 
 // ------------------------------------------------------------------ AVX2
@@ -527,17 +701,18 @@ void normBackward(float* dx, float* dweight, float* dbias, const float* dy, cons
   const int64_t sums = kCentered ? 2 : 1;  // dw (and db) partials per chunk
   std::vector<float> partial(static_cast<size_t>(chunks * sums * cols), 0.0f);
 
-  const bool stream = rows * cols * int64_t{sizeof(float)} >= kStreamBytes;
+  // Streaming needs line-aligned vectors, which the line rows give when C % 16 == 0.
+  const bool lineRows = cols % 16 == 0;
+  const bool stream = lineRows && rows * cols * int64_t{sizeof(float)} >= kStreamBytes;
+  const BackwardRows rowsAvx512{dx, dy, x, w, mean, rstd, cols,
+                                lineRows ? static_cast<int64_t>(reinterpret_cast<uintptr_t>(dx) % 64 / 4) : 0,
+                                stream};
   cpu::parallelFor(chunks, [&](int64_t c) {
     float* dw = partial.data() + c * sums * cols;
     float* db = kCentered ? dw + cols : nullptr;
     const int64_t r1 = std::min(rows, (c + 1) * perChunk);
     if (isa == Isa::Avx512) {
-      const int64_t g = groupRows(cols);
-      for (int64_t r = c * perChunk; r < r1; r += g)
-        backwardGroupAvx512<kCentered>(dx, dw, db, dy, x, w, mean, rstd, r, std::min(r1, r + g), r1,
-                                       cols, stream);
-      if (stream) _mm_sfence();  // streamed lines visible before the task counts as done
+      backwardChunkAvx512<kCentered>(rowsAvx512, dw, db, c * perChunk, r1);
       return;
     }
     for (int64_t r = c * perChunk; r < r1; ++r) {
