@@ -317,9 +317,19 @@ LMKIT_TARGET_AVX512 inline void sumsStep(const float* x, const float* dy, float*
   sumGX = _mm512_fmadd_ps(g, xhat, sumGX);
 }
 
+// The next group's lines are requested through both phases: a quarter of
+// them in phase A (one line of x and of dy per 4 vectors), the rest in phase
+// B, so reads from memory go on while phase A works from L2. All of them in
+// phase B left memory idle during phase A: 8192×768, 2 threads, 67 → 70 GB/s
+// (medians of 11 alternating runs; all in phase A: −10%).
+struct NextGroup {
+  int64_t at, end;  // floats of x and dy [at, end) not requested yet
+};
+
 // Phase A over rows [r0, r1) of a chunk ending at rEnd: sums[r − r0].
 template <bool kCentered>
-LMKIT_TARGET_AVX512 void rowSumsAvx512(RowSums* sums, const BackwardRows& b, int64_t r0, int64_t r1, int64_t rEnd) {
+LMKIT_TARGET_AVX512 void rowSumsAvx512(RowSums* sums, const BackwardRows& b, int64_t r0, int64_t r1, int64_t rEnd,
+                                       NextGroup& next) {
   const int64_t C = b.C;
   const float invC = 1.0f / static_cast<float>(C);
   for (int64_t r = r0; r < r1; ++r) {
@@ -333,13 +343,19 @@ LMKIT_TARGET_AVX512 void rowSumsAvx512(RowSums* sums, const BackwardRows& b, int
     #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) g[k] = h[k] = _mm512_setzero_ps();
     int64_t j = 0;
-    for (; j + 64 <= C; j += 64)
+    for (; j + 64 <= C; j += 64) {
       #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int64_t c = j + 16 * k;
         sumsStep(xr + c, dyr + c, dxr + c, columns(xl, c), columns(dyl, c), _mm512_loadu_ps(b.w + c), ahead,
                  !b.stream, vmean, vrstd, g[k], h[k]);
       }
+      if (next.at < next.end) {
+        prefetchRead(b.x + next.at);
+        prefetchRead(b.dy + next.at);
+        next.at += 16;
+      }
+    }
     for (; j < C; j += 16) {
       const __mmask16 m = lanes(C - j);
       sumsStep(xr + j, dyr + j, dxr + j, _mm512_maskz_loadu_ps(m, xr + j), _mm512_maskz_loadu_ps(m, dyr + j),
@@ -397,12 +413,12 @@ LMKIT_TARGET_AVX512 inline void storeWrapped(float* p, int64_t c, int64_t C, __m
 }
 
 // Where phase B of one group is: rows [r0, r1) of the chunk [rBegin, rEnd),
-// sums[−1] the row before r0 when r0 > rBegin, and how far the next group's
-// prefetch has got.
+// sums[−1] the row before r0 when r0 > rBegin, and the next group's lines
+// still to request.
 struct GroupRows {
   const RowSums* sums;
   int64_t r0, r1, rBegin;
-  int64_t pfAt, pfEnd;
+  NextGroup next;
 };
 
 // Phase B of one column block, `vectors` vectors from line-row column jb, over
@@ -428,13 +444,14 @@ LMKIT_TARGET_AVX512 void gradBlockAvx512(const BackwardRows b, float* dw, float*
     aw[k] = loadWrapped(dw, c, C, m[k]);
     ab[k] = kCentered ? loadWrapped(db, c, C, m[k]) : _mm512_setzero_ps();
   }
-  int64_t pfAt = g.pfAt;
+  int64_t pfAt = g.next.at;
+  const int64_t pfEnd = g.next.end;
   for (int64_t r = g.r0; r < g.r1; ++r) {
     const int64_t o = r * C + jb;
     const RowScalars s = rowScalars<kCentered>(b, g.sums[r - g.r0], r);
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      if (pfAt < g.pfEnd) {
+      if (pfAt < pfEnd) {
         prefetchRead(x + pfAt);
         prefetchRead(dy + pfAt);
         pfAt += 16;
@@ -451,7 +468,7 @@ LMKIT_TARGET_AVX512 void gradBlockAvx512(const BackwardRows b, float* dw, float*
       }
     }
   }
-  g.pfAt = pfAt;
+  g.next.at = pfAt;
 #pragma GCC unroll 4
   for (int k = 0; k < 4; ++k) {
     storeWrapped(dw, jb + 16 * k, C, m[k], aw[k]);
@@ -462,9 +479,9 @@ LMKIT_TARGET_AVX512 void gradBlockAvx512(const BackwardRows b, float* dw, float*
 // Phase B of one group: its blocks, and the tail when it ends the chunk.
 template <bool kCentered>
 LMKIT_TARGET_AVX512 void gradRowsAvx512(const BackwardRows& b, float* dw, float* db, const RowSums* sums,
-                                        int64_t r0, int64_t r1, int64_t rBegin, int64_t rEnd) {
+                                        int64_t r0, int64_t r1, int64_t rBegin, int64_t rEnd, NextGroup next) {
   const int64_t C = b.C;
-  GroupRows g{sums, r0, r1, rBegin, r1 * C, std::min(rEnd, r1 + (r1 - r0)) * C};
+  GroupRows g{sums, r0, r1, rBegin, next};
   const int64_t end = C - b.shift;  // line-row columns [−shift, C − shift)
   for (int64_t jb = -b.shift; jb < end; jb += 64) {
     const int vectors = static_cast<int>(std::min<int64_t>(4, (end - jb + 15) / 16));
@@ -497,8 +514,9 @@ LMKIT_TARGET_AVX512 void backwardChunkAvx512(const BackwardRows& b, float* dw, f
   const int64_t perGroup = groupRows(b.C);
   for (int64_t r0 = rBegin; r0 < rEnd; r0 += perGroup) {
     const int64_t r1 = std::min(rEnd, r0 + perGroup);
-    rowSumsAvx512<kCentered>(sums + 1, b, r0, r1, rEnd);
-    gradRowsAvx512<kCentered>(b, dw, db, sums + 1, r0, r1, rBegin, rEnd);
+    NextGroup next{r1 * b.C, std::min(rEnd, r1 + (r1 - r0)) * b.C};
+    rowSumsAvx512<kCentered>(sums + 1, b, r0, r1, rEnd, next);
+    gradRowsAvx512<kCentered>(b, dw, db, sums + 1, r0, r1, rBegin, rEnd, next);
     sums[0] = sums[r1 - r0];
   }
   if (b.stream) _mm_sfence();  // streamed lines visible before the task counts as done
