@@ -277,7 +277,7 @@ LMKIT_TARGET_AVX512 void forwardRowsAvx512(float* y, float* meanOut, float* rstd
 // row's mean, rstd and sums. Every vector is then one whole line (streamed
 // for a large dx) and every block is 4 vectors. Cutting each row at its own
 // first line instead left a 12- and a 52-float block per row, and buffers 16
-// bytes into a line ran 12-15% slower than line-aligned ones. A chunk's first
+// bytes into a line ran 9-13% slower than line-aligned ones. A chunk's first
 // line row has no row r − 1 (those lanes are masked off), and its last row's
 // last columns are one more masked vector (the tail). With C % 16 != 0 rows
 // are cut from column 0 and dx is not streamed.
