@@ -340,11 +340,11 @@ LMKIT_TARGET_AVX512 void rowSumsAvx512(RowSums* sums, const BackwardRows& b, int
     const __m512 vmean = _mm512_set1_ps(kCentered ? b.mean[r] : 0.0f), vrstd = _mm512_set1_ps(b.rstd[r]);
     const RowLines xl = rowLines(xr), dyl = rowLines(dyr);
     __m512 g[4], h[4];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) g[k] = h[k] = _mm512_setzero_ps();
     int64_t j = 0;
     for (; j + 64 <= C; j += 64) {
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int64_t c = j + 16 * k;
         sumsStep(xr + c, dyr + c, dxr + c, columns(xl, c), columns(dyl, c), _mm512_loadu_ps(b.w + c), ahead,
